@@ -1,0 +1,1 @@
+"""POS adapters: catalog in, ticket out."""

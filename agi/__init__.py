@@ -1,0 +1,1 @@
+"""callticket: phone calls in, POS tickets out."""

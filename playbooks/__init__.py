@@ -1,0 +1,1 @@
+"""Bundled Playbooks and their local catalogs."""
