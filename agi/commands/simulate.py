@@ -1,0 +1,62 @@
+"""`callticket simulate --playbook P --script S [--audio] --json`: one scripted call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from agi.playbook import load_playbook
+from agi.pos_binding import data_dir_from, local_committer
+from agi.simulate import load_script, run_script
+from agi.yamlconf import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("simulate", help="run one scripted call and print its result")
+    p.add_argument("--playbook", required=True, type=Path)
+    p.add_argument("--script", required=True, type=Path)
+    p.add_argument("--audio", action="store_true", help="speak each caller turn through TTS, VAD and STT")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.add_argument("--data-dir", type=Path, default=None, help="local POS and outbox (default $CALLTICKET_DATA_DIR or ./var)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_playbook(args.playbook)
+        script = load_script(args.script)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    committer = local_committer(loaded, data_dir_from(args.data_dir))
+    if args.audio:
+        from agi.simulate_audio import run_audio
+
+        result = run_audio(loaded, script, committer)
+    else:
+        result = run_script(loaded, script, committer)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print_transcript(result)
+    return 0
+
+
+def print_transcript(result: dict) -> None:
+    for turn in result["turns"]:
+        if turn["caller"]:
+            heard = "" if turn["heard"] == turn["caller"] else f"   (heard: {turn['heard']})"
+            print(f"caller: {turn['caller']}{heard}")
+        if turn["bot"]:
+            latency = f"   [{turn['latency_ms']} ms]" if turn["caller"] else ""
+            print(f"   bot: {turn['bot']}{latency}")
+    print(f"\noutcome: {result['outcome']}")
+    if result["transfer"]:
+        print(f"transfer: {result['transfer']['reason']} -> {result['transfer']['target']}")
+    if result["ticket"]:
+        print("ticket:", json.dumps(result["ticket"], indent=2, ensure_ascii=False))
+    if result["pos"]:
+        print("pos:", json.dumps(result["pos"], ensure_ascii=False))

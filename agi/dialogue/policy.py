@@ -1,0 +1,109 @@
+"""Rules that override the conversation: transfer, escalation, abuse, hours.
+
+Each check is a pure function of the Playbook and what was said; the engine
+asks them on every turn, before it tries to understand an order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agi.dialogue import lexicon
+from agi.playbook import Playbook
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a rule decided: transfer to `target` or refuse, and why."""
+
+    action: str  # "transfer" | "refuse"
+    reason: str
+    target: str | None = None
+    prompt: str = "transfer_escalate"
+
+
+def wants_person(text: str, language: str) -> bool:
+    """'can I talk to a person', 'operator', 'hablar con alguien', '转人工'."""
+    norm = lexicon.normalise(text)
+    for lang in {language, "en", "es", "zh"}:
+        noun = lexicon.contains(norm, lexicon.TRANSFER[lang])
+        if noun is None:
+            continue
+        # Bare single nouns that are whole utterances ("operator", "人工") count.
+        if len(norm.split()) <= 2 and not lexicon.has_cjk(norm):
+            return True
+        if lexicon.has_cjk(norm) or lexicon.contains(norm, lexicon.TRANSFER_VERBS[lang]):
+            return True
+    return False
+
+
+def matches_phrase(text: str, phrases: list[str] | tuple[str, ...]) -> str | None:
+    return lexicon.contains(lexicon.normalise(text), tuple(p.lower() for p in phrases))
+
+
+def urgent(text: str, playbook: Playbook) -> Decision | None:
+    """Clinic-style urgency: always a person, at once."""
+    configured = playbook.escalation.urgent
+    if not configured:
+        return None
+    builtin = tuple(p for lang in lexicon.URGENT_DEFAULT.values() for p in lang)
+    hit = matches_phrase(text, tuple(configured) + builtin)
+    if hit:
+        return Decision("transfer", f"urgent: {hit}", playbook.escalation.default_target, "transfer_urgent")
+    return None
+
+
+def out_of_scope(text: str, playbook: Playbook) -> Decision | None:
+    hit = matches_phrase(text, playbook.escalation.out_of_scope)
+    if hit:
+        return Decision("transfer", f"out of scope: {hit}", playbook.escalation.default_target)
+    return None
+
+
+_WORD = re.compile(r"[\w']+")
+
+
+def profane(text: str, playbook: Playbook) -> str | None:
+    words = tuple(lexicon.PROFANITY) + tuple(w.lower() for w in playbook.abuse.profanity)
+    norm = lexicon.normalise(text)
+    hit = lexicon.contains(norm, words)
+    if hit:
+        return hit
+    # Inflections such as "fucking" of listed roots.
+    tokens = _WORD.findall(norm)
+    for w in words:
+        if not lexicon.has_cjk(w) and " " not in w and any(t.startswith(w) and len(w) >= 4 for t in tokens):
+            return w
+    return None
+
+
+def prankish(text: str) -> bool:
+    return lexicon.contains(lexicon.normalise(text), lexicon.PRANK) is not None
+
+
+def mask_number(number: str | None) -> str:
+    """'+15551234567' -> '+1555***4567' for logs."""
+    if not number:
+        return ""
+    digits = number.strip()
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return digits[:-7] + "***" + digits[-4:] if len(digits) > 8 else "***" + digits[-4:]
+
+
+def normalise_number(number: str | None) -> str:
+    return re.sub(r"[^\d+]", "", number or "")
+
+
+def caller_rule(playbook: Playbook, caller: str | None, recent_hangups: int) -> Decision | None:
+    """Rules decided by who is calling, before a word is said."""
+    num = normalise_number(caller)
+    if num and num in {normalise_number(n) for n in playbook.abuse.blocked_numbers}:
+        return Decision("refuse", "blocked number")
+    if recent_hangups >= playbook.abuse.max_hangups_per_hour:
+        return Decision("refuse", f"repeat hang-ups: {recent_hangups} in the last hour")
+    if num and num in {normalise_number(n) for n in playbook.escalation.vip_numbers}:
+        target = playbook.escalation.vip_target or playbook.escalation.default_target
+        return Decision("transfer", "VIP caller", target)
+    return None

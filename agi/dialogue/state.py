@@ -1,0 +1,43 @@
+"""The open ticket of one call and what the bot is waiting to hear."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agi.tickets import OrderLine
+
+
+@dataclass(slots=True)
+class Pending:
+    """A yes/no question in flight and what a yes would do."""
+
+    kind: str  # "guess" | "alternative" | "upsell" | "callerid"
+    lines: list[OrderLine] = field(default_factory=list)
+    rule_id: str | None = None
+
+
+@dataclass(slots=True)
+class DialogueState:
+    language: str = "en"
+    lines: list[OrderLine] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+    asking: str | None = None  # "order" | "more" | "readback" | "edit" | a slot id
+    pending: Pending | None = None
+    order_done: bool = False
+    upsells_offered: set[str] = field(default_factory=set)
+    misunderstandings: int = 0
+    nonsense: int = 0
+    silences: int = 0
+    last_line: int | None = None
+    dtmf_buffer: str = ""
+    closed_now: bool = False
+    turns: int = 0
+
+    def touch(self, index: int) -> None:
+        self.last_line = index
+
+    def last(self) -> OrderLine | None:
+        if self.last_line is not None and 0 <= self.last_line < len(self.lines):
+            return self.lines[self.last_line]
+        return self.lines[-1] if self.lines else None

@@ -1,0 +1,198 @@
+"""The sans-IO call core: events in, commands out, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agi import events as ev
+from agi.call import CallController
+from agi.playbook import load_playbook
+
+ROOT = Path(__file__).resolve().parents[2]
+NY = ZoneInfo("America/New_York")
+FRIDAY_6PM = datetime(2026, 11, 20, 18, 0, tzinfo=NY)
+
+
+@pytest.fixture(scope="module")
+def pizzeria():
+    return load_playbook(ROOT / "playbooks" / "pizzeria.yaml")
+
+
+class Driver:
+    """Feeds events, acknowledges playback, records every command."""
+
+    def __init__(self, loaded, caller="+15551234567", now=FRIDAY_6PM):
+        self.ctl = CallController(loaded, now=now, call_id="test-call")
+        self.commands: list[ev.Command] = []
+        self.spoken: list[str] = []
+        self.feed(ev.CallStarted(caller, "5550100", "en", "test-call"))
+
+    def feed(self, event, ack=True) -> list[ev.Command]:
+        out = self.ctl.handle(event)
+        self.commands += out
+        for cmd in out:
+            if isinstance(cmd, ev.Play):
+                self.spoken.append(cmd.text)
+                if ack:
+                    self.commands += self._ack(cmd)
+            elif isinstance(cmd, ev.Commit):
+                self.commands += self.feed(ev.CommitDone("ORDER-1", cmd.idempotency_key, "local"), ack)
+        return out
+
+    def _ack(self, play: ev.Play) -> list[ev.Command]:
+        more = self.ctl.handle(ev.PlaybackDone(play.play_id))
+        return more
+
+    def say(self, text: str) -> list[ev.Command]:
+        before = len(self.commands)
+        self.feed(ev.Transcript(text, "en"))
+        return self.commands[before:]
+
+    def last_bot(self) -> str:
+        return self.spoken[-1]
+
+
+def of(kind, commands):
+    return [c for c in commands if isinstance(c, kind)]
+
+
+# Each prefix leaves the call in one dialogue state; the request must win there.
+STATES = {
+    "greeting": [],
+    "anything_else": ["two large pepperoni pizzas"],
+    "upsell_offer": ["two large pepperoni pizzas", "that's all"],
+    "unavailable_alternative": ["a large hawaiian pizza"],
+    "fulfillment": ["two large pepperoni pizzas", "that's all", "no thanks"],
+    "address": ["two large pepperoni pizzas", "that's all", "no thanks", "delivery"],
+    "name": ["two large pepperoni pizzas", "that's all", "no thanks", "pickup"],
+    "phone": ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "Maria"],
+    "readback": ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "Maria", "yes"],
+    "editing": ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "Maria", "yes", "no"],
+}
+REQUESTS = ["let me talk to a person", "operator", "quiero hablar con una persona", "转人工"]
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("request_text", REQUESTS)
+def test_transfer_request_wins_in_every_state(pizzeria, state, request_text):
+    d = Driver(pizzeria)
+    for text in STATES[state]:
+        d.say(text)
+        assert not d.ctl.finished, f"call ended early at {text!r}: {d.last_bot()}"
+    out = d.say(request_text)
+    transfers = of(ev.Transfer, out)
+    assert len(transfers) == 1, f"no transfer in state {state}: {d.last_bot()}"
+    assert transfers[0].target.id == "front-counter"
+    assert transfers[0].target.dial == "PJSIP/100"
+    assert d.ctl.outcome == "transferred"
+    assert d.ctl.transfer == {"reason": "caller asked for a person", "target": "front-counter"}
+    assert not of(ev.Commit, d.commands)
+
+
+def test_dtmf_zero_transfers(pizzeria):
+    d = Driver(pizzeria)
+    d.say("two large pepperoni pizzas")
+    d.feed(ev.Dtmf("0"))
+    assert of(ev.Transfer, d.commands) and d.ctl.outcome == "transferred"
+
+
+def test_commit_only_after_yes_to_a_readback_with_the_total(pizzeria):
+    d = Driver(pizzeria)
+    for text in ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "Maria"]:
+        d.say(text)
+        assert not of(ev.Commit, d.commands)
+    d.say("yes")  # caller ID is the best number
+    assert not of(ev.Commit, d.commands)
+    readback = d.last_bot()
+    assert "$33.98" in readback and "place the order" in readback
+    d.say("yes")
+    commits = of(ev.Commit, d.commands)
+    assert len(commits) == 1
+    assert commits[0].ticket.total_minor == 3398
+    assert d.ctl.outcome == "committed"
+    assert of(ev.HangupCall, d.commands)
+
+
+def test_no_at_readback_goes_back_to_editing_and_reads_back_again(pizzeria):
+    d = Driver(pizzeria)
+    for text in ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "Maria", "yes"]:
+        d.say(text)
+    d.say("no")
+    assert not of(ev.Commit, d.commands)
+    d.say("make that three")
+    assert "$50.97" in d.last_bot()  # a new read-back with the new total
+    d.say("yes")
+    assert of(ev.Commit, d.commands)[0].ticket.items[0].quantity == 3
+
+
+def test_dtmf_one_confirms_the_readback(pizzeria):
+    d = Driver(pizzeria)
+    for text in ["a small cheese pizza", "that's all", "no thanks", "pickup", "Maria", "yes"]:
+        d.say(text)
+    d.feed(ev.Dtmf("1"))
+    assert len(of(ev.Commit, d.commands)) == 1
+
+
+def test_barge_in_stops_playback(pizzeria):
+    d = Driver(pizzeria)
+    play = d.ctl.handle(ev.Transcript("two large pepperoni pizzas", "en"))
+    assert of(ev.Play, play)
+    out = d.ctl.handle(ev.SpeechStarted())
+    assert of(ev.StopPlayback, out)
+
+
+def test_silence_reprompts_then_escalates(pizzeria):
+    d = Driver(pizzeria)
+    timers = of(ev.StartTimer, d.commands)
+    assert timers and timers[-1].seconds == 8
+    d.feed(ev.TimerFired("silence"))
+    assert "still there" in d.last_bot()
+    d.feed(ev.TimerFired("silence"))
+    assert d.ctl.outcome == "transferred"
+    assert d.ctl.transfer["reason"] == "long silence"
+
+
+def test_empty_transcript_is_not_a_turn(pizzeria):
+    d = Driver(pizzeria)
+    n = len(d.spoken)
+    out = d.ctl.handle(ev.Transcript("", "en"))
+    assert not of(ev.Play, out) and len(d.spoken) == n
+
+
+def test_caller_hangup_mid_order_commits_nothing(pizzeria):
+    d = Driver(pizzeria)
+    d.say("two large pepperoni pizzas")
+    d.feed(ev.Hangup())
+    assert d.ctl.finished and d.ctl.outcome == "hung_up"
+    assert not of(ev.Commit, d.commands)
+    assert d.ctl.result()["ticket"] is None
+
+
+def test_blocked_number_is_refused_before_a_word(pizzeria):
+    d = Driver(pizzeria, caller="+15550009999")
+    assert d.ctl.outcome == "refused"
+    assert of(ev.HangupCall, d.commands)
+
+
+def test_vip_goes_to_the_manager(pizzeria):
+    d = Driver(pizzeria, caller="+15550100200")
+    transfers = of(ev.Transfer, d.commands)
+    assert transfers and transfers[0].target.id == "manager"
+
+
+def test_commit_failure_transfers_to_staff(pizzeria):
+    ctl = CallController(pizzeria, now=FRIDAY_6PM, call_id="x")
+    ctl.handle(ev.CallStarted("+15551234567", None, "en", "x"))
+    for text in ["a small cheese pizza", "that's all", "no thanks", "pickup", "Maria", "yes"]:
+        ctl.handle(ev.Transcript(text))
+    out = ctl.handle(ev.Transcript("yes"))
+    assert of(ev.Commit, out)
+    out = ctl.handle(ev.CommitFailed("POS down"))
+    plays = of(ev.Play, out)
+    assert plays and "couldn't place" in plays[0].text
+    out = ctl.handle(ev.PlaybackDone(plays[0].play_id))
+    assert of(ev.Transfer, out) and ctl.outcome == "transferred"
