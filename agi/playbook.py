@@ -129,6 +129,7 @@ class SlotSpec(_Strict):
     required: bool = True
     prompt: Text | None = None
     choices: list[str] = Field(default_factory=list, description="for type 'choice'")
+    synonyms: dict[str, list[str]] = Field(default_factory=dict, description="choice -> other spoken forms")
     when: dict[str, str] = Field(default_factory=dict, description="only ask when other slots hold these values")
     min: int | None = None
     max: int | None = None

@@ -28,8 +28,10 @@ from agi.tickets import (
     Customer,
     Fulfillment,
     FulfillmentType,
+    LineModifier,
     OrderLine,
     PaymentIntent,
+    Qualifier,
     Ticket,
     TicketKind,
     price_ticket,
@@ -80,6 +82,7 @@ class DialogueEngine:
         self.state = DialogueState(language=first)
         self.finished = False
         self._slot_error: Reply | None = None
+        self._raw_text = ""
 
     # ------------------------------------------------------------ catalog
 
@@ -205,6 +208,7 @@ class DialogueEngine:
         yes = self._is_yes(norm)
         no = self._is_no(norm)
 
+        self._raw_text = text
         if st.pending is not None:
             reply = self._answer_pending(norm, yes, no)
             if reply is not None:
@@ -229,14 +233,22 @@ class DialogueEngine:
             return answer
 
         notes: list[str] = []
-        changed = self._edit(norm, notes)
+        if self._is_question(norm) and self._raw_text.rstrip().endswith(("?", "？")) and not self._has_content_slots(norm):
+            # A question we cannot answer must not turn into an order line.
+            return self._not_understood()
+        # The answer to "what's the address?" is not an order ("3000 24th street").
+        asked_spec = self._slot_spec(st.asking)
+        slot_answer = asked_spec is not None and asked_spec.type in ("address", "phone", "name", "time", "date",
+                                                                       "datetime", "number") and self._extract(
+            asked_spec, text, norm, True, []) is not None
+        changed = False if slot_answer else self._edit(norm, notes)
         refusal = None
         added: list[OrderLine] = []
-        if not changed and self.pb.ticket.items:
+        if not changed and not slot_answer and self.pb.ticket.items:
             added, refusal = self._add_items(text, norm, notes)
         if refusal is not None:
             return refusal
-        got_slots = self._fill_slots(text, norm)
+        got_slots = self._fill_slots(text, norm, bool(changed or added), notes)
         if lexicon.contains(norm, lexicon.DONE[lang]) or (
             st.asking == "more" and no and not added and not changed
         ):
@@ -249,7 +261,7 @@ class DialogueEngine:
             # Giving pickup/delivery details is how callers say they are done.
             st.order_done = True
 
-        if self.state.pending is not None and self.state.pending.kind in ("guess", "alternative"):
+        if self.state.pending is not None and self.state.pending.kind in ("guess", "alternative", "service"):
             return Reply(" ".join(notes), hints=self._yes_no_hints())
 
         if not (changed or added or got_slots or notes):
@@ -277,9 +289,12 @@ class DialogueEngine:
         lang = self.state.language
         return bool(lexicon.contains(norm, lexicon.NO[lang]) or lexicon.contains(norm, lexicon.NO["en"]))
 
+    def _has_content_slots(self, norm: str) -> bool:
+        return bool(S.parse_time_of_day(norm) or S.parse_phone(norm) or S.parse_address(norm, False))
+
     def _has_content(self, norm: str) -> bool:
         """Does a yes/no answer also carry items, slot values or edits?"""
-        if self.pb.ticket.items and self.mentions(norm):
+        if self.mentions(norm):
             return True
         return bool(S.parse_time_of_day(norm) or S.parse_phone(norm) or S.parse_address(norm, False))
 
@@ -301,6 +316,11 @@ class DialogueEngine:
                 st.asking = "phone"
                 return Reply(P.say("ask_phone", st.language), hints=("yes", "no"))
             return None
+        if pending.kind == "service" and yes and not self._has_content(norm):
+            st.pending = None
+            slot_id, service_id = (pending.rule_id or "=").split("=", 1)
+            st.slots[slot_id] = service_id
+            return self._next()
         if yes and not self._has_content(norm):
             st.pending = None
             if pending.kind == "upsell":
@@ -349,11 +369,12 @@ class DialogueEngine:
             return self._options_answer(norm, nxt)
         return None
 
-    @staticmethod
-    def _is_question(norm: str) -> bool:
-        starts = ("how", "what", "which", "do you", "does", "is", "are", "can you tell", "cuánto", "cuanto", "qué",
-                  "que", "cuál", "cual", "tienen", "hay", "where", "when", "dónde", "donde")
-        return norm.startswith(starts) or lexicon.has_cjk(norm) or " how much" in f" {norm}" or "?" in norm
+    _QUESTION_STARTS = ("how", "what", "which", "do you", "does", "is", "are", "can you tell", "cuánto", "cuanto",
+                        "qué", "que", "cuál", "cual", "tienen", "hay", "where", "when", "dónde", "donde", "what's")
+
+    def _is_question(self, norm: str) -> bool:
+        return (norm.startswith(self._QUESTION_STARTS) or lexicon.has_cjk(norm) or " how much" in f" {norm}"
+                or self._raw_text.rstrip().endswith(("?", "？")))
 
     def _price_answer(self, norm: str, nxt: str) -> Reply:
         lang = self.state.language
@@ -446,7 +467,7 @@ class DialogueEngine:
             if index is not None and st.lines[index].catalog_id != new_only[0].item_id:
                 return self._replace_item(st.lines[index].catalog_id, new_only[0], norm, notes)
 
-        if removing and in_order and not changing:
+        if removing and in_order and not (changing and len(mentions) >= 2):
             gone = [line for line in st.lines if any(line.catalog_id == m.item_id for m in in_order)]
             st.lines = [line for line in st.lines if line not in gone]
             st.last_line = None
@@ -461,11 +482,14 @@ class DialogueEngine:
                 notes.append(P.say("removed", lang, items=self._describe(line), next="").strip())
                 return True
 
+        other = self.mentions(norm, ("variation", "modifier"))
         target = self._line_for(in_order, norm)
+        if not in_order and other:
+            fitting = self._line_accepting(other)
+            target = fitting if fitting is not None else target
         if target is None:
             return False
         # "make that three", "actually two of those", "make the wings two"
-        other = self.mentions(norm, ("variation", "modifier"))
         qty = self._quantity_in(norm, exclude_mentions=mentions + other)
         if (changing or norm.startswith(("no ", "actually", "oh "))) and qty is not None and not other:
             if len(mentions) <= 1:
@@ -493,6 +517,20 @@ class DialogueEngine:
         if st.last() is None:
             return None
         return st.lines.index(st.last())  # type: ignore[arg-type]
+
+    def _line_accepting(self, mentions: list[Mention]) -> int | None:
+        """The latest line named by a word, else the latest whose item takes
+        one of these sizes or options ("actually large" after "...and a coke")."""
+        st = self.state
+        for i in range(len(st.lines) - 1, -1, -1):
+            item_id = st.lines[i].catalog_id
+            for m in mentions:
+                for t in m.candidates:
+                    if t.item_id == item_id or (
+                        t.kind == "modifier" and t.modifier_id and self.matcher().accepts_modifier(item_id, t.modifier_id)
+                    ):
+                        return i
+        return None
 
     def _line_named_by(self, words_text: str) -> int | None:
         """The latest line whose item name or category shares a word with the text."""
@@ -540,19 +578,18 @@ class DialogueEngine:
         item = self.catalog.item(line.catalog_id)
         if item is None:
             return False
-        result = parse_order(f"{item.name} {norm}", self.catalog, "en" if st.language == "en" else st.language)
-        parsed = next((p.line for p in result.lines if p.line.catalog_id == line.catalog_id), None)
-        if parsed is None:
-            return False
         update: dict[str, Any] = {}
-        if parsed.variation_id and parsed.variation_id != line.variation_id:
-            update["variation_id"] = parsed.variation_id
-            update["variation_name"] = parsed.variation_name
-        if parsed.modifiers:
-            mods = {m.catalog_id: m for m in line.modifiers}
-            for m in parsed.modifiers:
-                mods[m.catalog_id] = m
-            update["modifiers"] = list(mods.values())
+        for m in self.mentions(norm, ("variation",)):
+            v = next((item.variation(t.variation_id) for t in m.candidates if t.item_id == item.id and t.variation_id), None)
+            if v is not None and v.id != line.variation_id:
+                update["variation_id"], update["variation_name"] = v.id, v.name
+        words = " ".join(t for t in tokenize(norm) if t not in ("make", "it", "that", "actually", "change"))
+        result = parse_order(f"{item.name} {words}", self.catalog, st.language)
+        parsed = next((p.line for p in result.lines if p.line.catalog_id == line.catalog_id), None)
+        if parsed is not None and parsed.variation_id and "variation_id" not in update and parsed.variation_id != line.variation_id:
+            update["variation_id"], update["variation_name"] = parsed.variation_id, parsed.variation_name
+        if parsed is not None and parsed.modifiers:
+            update["modifiers"] = self._merge_modifiers(item, line.modifiers, parsed.modifiers)
         if qty is not None:
             update["quantity"] = qty
         if not update:
@@ -561,6 +598,17 @@ class DialogueEngine:
         st.touch(index)
         notes.append(P.say("changed", st.language, line=self._describe(self._priced_line(st.lines[index])), next="").strip())
         return True
+
+    def _merge_modifiers(self, item: Item, old: list[LineModifier], new: list[LineModifier]) -> list[LineModifier]:
+        """New choices win; in a pick-one group (max 1) they replace the old one."""
+        merged = {m.catalog_id: m for m in old}
+        for m in new:
+            found = self.catalog.modifier(item, m.catalog_id)
+            if found is not None and found[0].max == 1 and m.qualifier is not Qualifier.NO:
+                for other in [o.id for o in found[0].options if o.id != m.catalog_id]:
+                    merged.pop(other, None)
+            merged[m.catalog_id] = m
+        return list(merged.values())
 
     def _replace_item(self, old_id: str, new: Any, norm: str, notes: list[str]) -> bool:
         st = self.state
@@ -605,7 +653,9 @@ class DialogueEngine:
             notes.append(self._unavailable_text(item, alt))
             if alt is not None:
                 qty = getattr(un, "quantity", 1) or 1
-                v = alt.variation(alt.default_variation) or (alt.variations[0] if alt.variations else None)
+                v = self._same_size(alt, norm) or alt.variation(alt.default_variation)
+                if v is None and alt.variations:
+                    v = alt.variations[0] if len(alt.variations) == 1 else None
                 line = OrderLine(catalog_id=alt.id, name=alt.name, quantity=qty,
                                  variation_id=v.id if v else None, variation_name=v.name if v else None)
                 st.pending = Pending("alternative", [line])
@@ -621,6 +671,16 @@ class DialogueEngine:
         for line in lines:
             st.lines.append(line)
             st.touch(len(st.lines) - 1)
+
+    def _same_size(self, item: Item, norm: str) -> Any:
+        """The variation of `item` named like a size the caller said."""
+        for m in self.mentions(norm, ("variation",)):
+            said = {self.catalog.item(t.item_id).variation(t.variation_id).name.lower()  # type: ignore[union-attr]
+                    for t in m.candidates if t.item_id and t.variation_id and self.catalog.item(t.item_id)}
+            for v in item.variations:
+                if v.name.lower() in said:
+                    return v
+        return None
 
     def _unavailable_item(self, un: Any) -> Item | None:
         item_id = getattr(un, "item_id", None) or getattr(un, "catalog_id", None)
@@ -646,23 +706,40 @@ class DialogueEngine:
     def _slot_spec(self, slot_id: str | None) -> SlotSpec | None:
         return next((s for s in self.pb.ticket.slots if s.id == slot_id), None)
 
-    def _fill_slots(self, text: str, norm: str) -> bool:
+    def _fill_slots(self, text: str, norm: str, consumed: bool, notes: list[str]) -> bool:
+        """Every slot value the utterance carries. Free-text slots take the
+        words only when asked and when nothing else used them (`consumed`)."""
         st = self.state
-        lang = st.language
         got = False
         asked = st.asking
+        text_specs = []
+        correcting = lexicon.contains(norm, lexicon.CHANGE[st.language] + lexicon.REMOVE[st.language])
+        asked_spec = self._slot_spec(asked)
+        free_answer = asked_spec is not None and asked_spec.type == "text" and not correcting and not consumed
         for spec in self.pb.ticket.slots:
-            value = self._extract(spec, text, norm, asked == spec.id)
+            if spec.type == "text":
+                text_specs.append(spec)
+                continue
+            if free_answer and spec.type in ("service", "choice"):
+                continue  # "the screen stays black" describes the fault; it does not pick a repair
+            value = self._extract(spec, text, norm, asked == spec.id, notes)
             if value is None:
                 continue
             if isinstance(value, Reply):
                 self._slot_error = value
+                got = True
                 continue
+            if spec.id in st.slots and st.slots[spec.id] != value and spec.type not in ("service",):
+                notes.append(P.say("noted", st.language))
             st.slots[spec.id] = value
             got = True
+        for spec in text_specs:
+            if asked == spec.id and (free_answer or not (consumed or got or correcting)) and len(norm) >= 2:
+                st.slots[spec.id] = text.strip()
+                got = True
         return got
 
-    def _extract(self, spec: SlotSpec, text: str, norm: str, asked: bool) -> Any:
+    def _extract(self, spec: SlotSpec, text: str, norm: str, asked: bool, notes: list[str]) -> Any:
         lang = self.state.language
         t = spec.type
         if t == "fulfillment":
@@ -702,29 +779,33 @@ class DialogueEngine:
             when = S.resolve_time(said, self.now, day or partial)
             return self._check_booking_time(when)
         if t == "number":
-            if not asked and not self._unit_for(spec, norm):
+            unit = self._unit_for(spec, norm)
+            if not asked and unit is None:
                 return None
-            n = S.parse_count(norm)
+            n = unit if unit is not None else S.parse_count(norm)
             if n is None:
                 return None
             if (spec.min is not None and n < spec.min) or (spec.max is not None and n > spec.max):
-                return None
+                return Reply(P.say("out_of_range", lang, slot=self._slot_label(spec), low=spec.min or 1,
+                                   high=spec.max or n))
             return n
         if t == "choice":
+            folded = f" {lexicon.fold(norm)} "
             for choice in spec.choices:
-                if re.search(rf"\b{re.escape(choice.lower())}s?\b", lexicon.fold(norm)) or (
-                    lexicon.has_cjk(choice) and choice in norm
-                ):
-                    return choice
+                forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
+                for form in forms:
+                    f = lexicon.fold(form.lower())
+                    if (lexicon.has_cjk(f) and f in folded) or re.search(rf"\b{re.escape(f)}s?\b", folded):
+                        return choice
             return None
         if t == "service":
-            return self._service_from(norm)
+            return self._service_from(spec, norm, asked, notes)
         if t == "staff":
             if re.search(r"\b(any|anyone|anybody|no preference|whoever|doesn't matter|cualquiera|quien sea)\b", norm) or "都可以" in norm:
                 return "any"
             for member in self.pb.schedule.staff:
-                if re.search(rf"\b{re.escape(member.name.lower().split()[0])}\b", norm):
-                    return member.id
+                if re.search(rf"\b{re.escape(lexicon.fold(member.name.lower().split()[0]))}\b", lexicon.fold(norm)):
+                    return self._check_staff(member)
             return None
         if t == "text":
             if asked and len(norm) >= 2:
@@ -732,24 +813,77 @@ class DialogueEngine:
             return None
         return None
 
-    def _unit_for(self, spec: SlotSpec, norm: str) -> bool:
-        units = {
-            "guests": r"\b(people|persons|guests|adults|personas|huéspedes)\b|位|人",
-            "nights": r"\b(nights?|noches?)\b|晚",
-            "party_size": r"\b(people|persons|guests|party of|personas)\b|位",
-        }
-        pattern = units.get(spec.id)
-        return bool(pattern and re.search(pattern, norm))
+    _UNITS = {
+        "guests": r"(?:people|persons|guests|adults|personas|huéspedes|huespedes|位|个人|人)",
+        "nights": r"(?:nights?|noches?|晚上|晚|夜)",
+        "party_size": r"(?:people|persons|guests|personas|位|人)",
+    }
 
-    def _service_from(self, norm: str) -> str | None:
+    def _unit_for(self, spec: SlotSpec, norm: str) -> int | None:
+        """'for 2 nights, 3 guests' -> the number said right before the slot's unit."""
+        unit = self._UNITS.get(spec.id)
+        if unit is None:
+            return None
+        m = re.search(rf"([\w一二两三四五六七八九十]+)\s*{unit}", norm)
+        if m is None:
+            if spec.id == "party_size" and (m2 := re.search(r"party of (\w+)", norm)):
+                return S.words_to_number(m2.group(1)) if not m2.group(1).isdigit() else int(m2.group(1))
+            return None
+        word = m.group(1)
+        return int(word) if word.isdigit() else S.words_to_number(word)
+
+    def _slot_label(self, spec: SlotSpec) -> str:
+        return spec.id.replace("_", " ")
+
+    def _service_from(self, spec: SlotSpec, norm: str, asked: bool, notes: list[str]) -> str | None:
+        """The service the caller settles on: the last one named that is not
+        being dropped ("forget the pedicure, just the manicure"). A service
+        already chosen only changes when asked or on a correction."""
+        st = self.state
+        lang = st.language
+        current = st.slots.get(spec.id)
+        correcting = lexicon.contains(norm, lexicon.CHANGE[lang] + lexicon.REMOVE[lang] + lexicon.CHANGE["en"])
+        if current is not None and not asked and not correcting and not re.search(r"\b(just|only|instead|solo|nada más)\b", norm):
+            return None
         category = self.pb.ticket.service_category
+        tokens = tokenize(norm)
+        chosen: Item | None = None
         for m in self.mentions(norm, ("item",)):
             item = self.catalog.item(m.item_id) if m.item_id else None
-            if item is not None and (category is None or item.category == category):
-                if not item.available:
-                    return None
-                return item.id
-        return None
+            if item is None or (category is not None and item.category != category):
+                continue
+            before = " ".join(tokens[max(0, m.start - 3) : m.start])
+            if lexicon.contains(before, lexicon.REMOVE[lang] + lexicon.REMOVE["en"]) or re.search(r"\bnot\b", before):
+                continue
+            chosen = item
+        if chosen is None or chosen.id == current:
+            return None
+        if not chosen.available:
+            alt = self._alternative(chosen)
+            notes.append(self._unavailable_text(chosen, alt))
+            if alt is not None:
+                st.pending = Pending("service", rule_id=f"{spec.id}={alt.id}")
+            return None
+        return chosen.id
+
+    def _check_staff(self, member: Any) -> str | Reply:
+        """Staff who do not offer the chosen service are not booked for it."""
+        service = self._service_id()
+        if service is None or not member.services or service in member.services:
+            return member.id
+        lang = self.state.language
+        able = [m.name for m in self.pb.schedule.staff if not m.services or service in m.services]
+        item = self.catalog.item(service)
+        return Reply(P.say("staff_cannot", lang, staff=member.name, service=item.display_name(lang) if item else service,
+                           options=P.join_list(able, lang, "or")))
+
+    def _service_spec(self) -> SlotSpec | None:
+        return next((s for s in self.pb.ticket.slots if s.type == "service"), None)
+
+    def _service_id(self) -> str | None:
+        spec = self._service_spec()
+        value = self.state.slots.get(spec.id) if spec else None
+        return value if isinstance(value, str) else None
 
     def _check_order_time(self, when: datetime) -> datetime | Reply:
         earliest = self.now + timedelta(minutes=self.pb.ticket.min_lead_minutes)
@@ -1083,11 +1217,13 @@ class DialogueEngine:
         st = self.state
         spec = self.pb.ticket
         lines = list(st.lines)
-        service = st.slots.get("service")
-        service_item = self.catalog.item(service) if isinstance(service, str) else None
+        service = self._service_id()
+        service_item = self.catalog.item(service) if service else None
         if service_item is not None and not spec.items:
             v = service_item.variation(service_item.default_variation)
-            lines = [OrderLine(catalog_id=service_item.id, name=service_item.name,
+            nights = st.slots.get("nights")
+            qty = nights if spec.kind is TicketKind.RESERVATION and isinstance(nights, int) else 1
+            lines = [OrderLine(catalog_id=service_item.id, name=service_item.name, quantity=qty,
                                variation_id=v.id if v else None, variation_name=v.name if v else None)]
         fulfillment = None
         ftype = st.slots.get("fulfillment")
@@ -1177,9 +1313,12 @@ class DialogueEngine:
 
     def _large_order(self) -> Reply | None:
         limit = self.pb.escalation.large_order_minor
-        if limit is None or not self.state.lines:
+        if limit is None:
             return None
-        total = self._priced().total_minor
+        ticket = self.ticket()
+        if not ticket.items:
+            return None
+        total = ticket.total_minor
         if total > limit:
             return self._transfer(f"large order: {total} > {limit}", None, "transfer_escalate")
         return None

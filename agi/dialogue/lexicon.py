@@ -138,7 +138,7 @@ QUESTION_PRICE = {
     "zh": ("多少钱", "价格", "几块", "多少", "总共"),
 }
 QUESTION_CONTENTS = {
-    "en": ("what comes on", "what comes with", "what's on", "what is on", "what's in", "what is in",
+    "en": ("what comes on", "what comes with", "what comes in", "what's in it", "what is in it", "what does it come with", "what's on", "what is on", "what's in", "what is in",
            "what does the", "what goes on", "ingredients", "what kind of", "what's the", "describe"),
     "es": ("qué lleva", "que lleva", "qué trae", "que trae", "qué tiene", "que tiene", "ingredientes"),
     "zh": ("有什么料", "里面有什么", "什么配料", "包括什么", "有什么"),
@@ -247,4 +247,19 @@ NOT_NAMES = {
     "not", "just", "going", "a", "an", "the", "yes", "no", "okay", "ok", "also", "pickup", "delivery",
     "order", "ordering", "gonna", "trying", "interested", "still", "back", "listening", "there", "all",
     "that", "this", "it", "at", "in", "on", "now", "today", "tonight", "tomorrow",
+}
+
+# Spoken forms, in Spanish and Chinese, of choices Playbooks commonly offer;
+# a Playbook adds its own with `synonyms:` on the slot.
+CHOICE_WORDS: dict[str, tuple[str, ...]] = {
+    "morning": ("mañana", "por la mañana", "上午", "早上"),
+    "afternoon": ("tarde", "por la tarde", "下午", "中午"),
+    "evening": ("noche", "por la noche", "晚上", "傍晚"),
+    "phone": ("teléfono", "telefono", "celular", "móvil", "movil", "cell phone", "cellphone", "iphone",
+              "smartphone", "手机", "电话"),
+    "tablet": ("tableta", "ipad", "平板", "平板电脑"),
+    "laptop": ("portátil", "portatil", "notebook", "macbook", "笔记本", "笔记本电脑"),
+    "desktop": ("computadora de escritorio", "ordenador", "pc", "desktop computer", "台式机", "台式电脑"),
+    "console": ("consola", "playstation", "xbox", "switch", "game console", "游戏机"),
+    "smartwatch": ("reloj inteligente", "apple watch", "watch", "智能手表", "手表"),
 }

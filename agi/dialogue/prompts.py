@@ -12,6 +12,21 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Perfecto. ¿Algo más?",
         "zh": "好的。还需要别的吗？",
     },
+    "out_of_range": {
+        "en": "Sorry, the {slot} has to be between {low} and {high}.",
+        "es": "Lo siento, {slot} tiene que ser entre {low} y {high}.",
+        "zh": "抱歉，{slot}必须在{low}到{high}之间。",
+    },
+    "noted": {
+        "en": "Okay, changed.",
+        "es": "Listo, cambiado.",
+        "zh": "好的，已修改。",
+    },
+    "staff_cannot": {
+        "en": "{staff} doesn't do {service}, but {options} can. Who would you like?",
+        "es": "{staff} no hace {service}, pero {options} sí. ¿Con quién le gustaría?",
+        "zh": "{staff}不做{service}，{options}可以。您想找谁？",
+    },
     "what_else": {
         "en": "Sure, what else would you like?",
         "es": "Claro, ¿qué más le gustaría?",

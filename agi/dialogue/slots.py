@@ -155,13 +155,6 @@ def parse_date(text: str, today: date) -> date | None:
             return today + timedelta(days=1)
     if any(w in ("today", "tonight", "hoy", "esta noche") for w in words) or "今天" in text or "今晚" in text:
         return today
-    for name, wd in WEEKDAYS.items():
-        found = name in text if lexicon.has_cjk(name) else name in words
-        if found:
-            delta = (wd - today.weekday()) % 7
-            if delta == 0 or "next" in words or "próximo" in words or "proximo" in words or "下" + name[-1] in text:
-                delta = delta or 7
-            return today + timedelta(days=delta)
     for i, w in enumerate(words):
         month = MONTHS.get(w)
         if month is None:
@@ -173,6 +166,13 @@ def parse_date(text: str, today: date) -> date | None:
                 break
         if day:
             return _next_date(today, month, day)
+    for name, wd in WEEKDAYS.items():
+        found = name in text if lexicon.has_cjk(name) else name in words
+        if found:
+            delta = (wd - today.weekday()) % 7
+            if delta == 0 or "next" in words or "próximo" in words or "proximo" in words or "下" + name[-1] in text:
+                delta = delta or 7
+            return today + timedelta(days=delta)
     if m := re.search(r"(\d{1,2})月(\d{1,2})[日号]", text):
         return _next_date(today, int(m.group(1)), int(m.group(2)))
     if m := re.search(r"\bthe (\w+)\b", text):
