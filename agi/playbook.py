@@ -128,6 +128,7 @@ class SlotSpec(_Strict):
     type: SlotType = "text"
     required: bool = True
     prompt: Text | None = None
+    label: Text | None = Field(None, description="how the read-back names this slot")
     choices: list[str] = Field(default_factory=list, description="for type 'choice'")
     synonyms: dict[str, list[str]] = Field(default_factory=dict, description="choice -> other spoken forms")
     when: dict[str, str] = Field(default_factory=dict, description="only ask when other slots hold these values")

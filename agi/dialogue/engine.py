@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 from agi.catalog import Catalog, Item
@@ -350,6 +350,8 @@ class DialogueEngine:
             return Reply(P.say("hours", lang, hours=self._hours_text(), next=nxt), hints=self._hints())
         if lexicon.contains(norm, lexicon.QUESTION_DELIVERY_AREA[lang]) and self._is_question(norm):
             area = self.pb.business.delivery_area_text or P.join_list(self.pb.business.delivery_area, lang)
+            if not self.pb.ticket.items:
+                return Reply(P.say("service_area", lang, area=area, next=nxt), hints=self._hints())
             if FulfillmentType.DELIVERY not in self.pb.ticket.fulfillment:
                 types = P.join_list([P.FULFILLMENT_WORDS[t.value][lang] for t in self.pb.ticket.fulfillment], lang)
                 return Reply(P.say("no_delivery", lang, types=types, next=nxt), hints=self._hints())
@@ -889,7 +891,7 @@ class DialogueEngine:
         earliest = self.now + timedelta(minutes=self.pb.ticket.min_lead_minutes)
         lang = self.state.language
         if not self.pb.business.is_open(when):
-            return Reply(P.say("bad_time_closed", lang, time=P.clock(when.hour, when.minute, lang), hours=self._hours_text()))
+            return Reply(P.say("bad_time_closed", lang, time=self._when_text(when), hours=self._hours_text(when)))
         if when < earliest:
             return Reply(P.say("bad_time_soon", lang, earliest=P.clock(earliest.hour, earliest.minute, lang)))
         return when
@@ -908,7 +910,7 @@ class DialogueEngine:
         if item is not None and item.duration_min:
             duration = item.duration_min
         if not self.pb.business.is_open(when) or not self.pb.business.is_open(when + timedelta(minutes=max(duration - 1, 0))):
-            return Reply(P.say("bad_time_closed", lang, time=P.clock(when.hour, when.minute, lang), hours=self._hours_text()))
+            return Reply(P.say("bad_time_closed", lang, time=self._when_text(when), hours=self._hours_text(when)))
         return when
 
     def _missing_slots(self) -> list[SlotSpec]:
@@ -1067,7 +1069,7 @@ class DialogueEngine:
             earliest = self.now + timedelta(minutes=self.pb.ticket.min_lead_minutes)
             return P.say("ask_time", lang, earliest=P.clock(earliest.hour, earliest.minute, lang))
         if t == "name":
-            return P.say("ask_name", lang)
+            return P.say("ask_name" if self.pb.ticket.kind is TicketKind.ORDER else "ask_name_booking", lang)
         if t == "phone":
             if self.caller:
                 self.state.pending = Pending("callerid")
@@ -1078,8 +1080,9 @@ class DialogueEngine:
         if t == "date":
             return P.say("ask_date", lang)
         if t == "staff":
-            names = [m.name for m in self.pb.schedule.staff]
-            return P.say("ask_staff", lang, options=P.join_list(names, "en" if lang == "en" else lang))
+            service = self._service_id()
+            names = [m.name for m in self.pb.schedule.staff if not service or not m.services or service in m.services]
+            return P.say("ask_staff", lang, options=P.join_list(names, lang, "or"))
         if t == "service":
             category = self.pb.ticket.service_category
             names = [i.display_name(lang) for i in self.catalog.items if i.available and (category is None or i.category == category)]
@@ -1116,11 +1119,10 @@ class DialogueEngine:
         if self.pb.ticket.kind is TicketKind.ORDER:
             items = P.join_list([self._describe(line) for line in ticket.items], lang)
             return P.say("readback", lang, items=items, details=details, total=total)
-        total_part = P.say("total_part", lang, total=total) if ticket.total_minor else ""
-        deposit = self.pb.ticket.deposit
-        if deposit is not None:
-            total_part += P.say("deposit_part", lang, deposit=P.money(self._deposit_minor(), ticket.currency, lang))
-        return P.say("readback_booking", lang, details=details, total_part=total_part)
+        parts = [P.say("total_part", lang, total=total) if ticket.total_minor else P.say("no_charge_yet", lang)]
+        if self.pb.ticket.deposit is not None:
+            parts.append(P.say("deposit_part", lang, deposit=P.money(self._deposit_minor(), ticket.currency, lang)))
+        return P.say("readback_booking", lang, details=details, total_part=" ".join(parts) + " ")
 
     def _details_text(self, ticket: Ticket) -> str:
         lang = self.state.language
@@ -1148,7 +1150,10 @@ class DialogueEngine:
                 value = self._when_text(value)
             elif spec.type == "staff":
                 value = self._staff_name(value)
-            parts.append(f"{spec.id.replace('_', ' ')}: {value}" if spec.type in ("text", "number", "choice", "date") else str(value))
+            elif spec.type == "date":
+                value = P.spoken_date(date.fromisoformat(value), lang)
+            label = spec.label.get(lang) if spec.label else self._slot_label(spec)
+            parts.append(f"{label}: {value}" if spec.type in ("text", "number", "choice", "date") else str(value))
         name = ticket.customer.name
         if name:
             parts.append({"en": f"under {name}", "es": f"a nombre de {name}", "zh": f"姓名{name}"}[lang])
@@ -1166,7 +1171,7 @@ class DialogueEngine:
         if when.date() == self.now.date() + timedelta(days=1):
             day = {"en": "tomorrow", "es": "mañana", "zh": "明天"}[lang]
         else:
-            day = P.DAY_NAMES[lang][when.weekday()] + (f" {when.strftime('%B')} {when.day}" if lang == "en" else "")
+            day = P.spoken_date(when.date(), lang)
         return f"{day} {'at ' if lang == 'en' else ''}{clock}"
 
     def _staff_name(self, staff_id: Any) -> str:
@@ -1175,17 +1180,22 @@ class DialogueEngine:
         member = next((m for m in self.pb.schedule.staff if m.id == staff_id), None)
         return ({"en": "with ", "es": "con ", "zh": ""}[self.state.language] + member.name) if member else str(staff_id)
 
-    def _hours_text(self) -> str:
+    def _hours_text(self, on: datetime | None = None) -> str:
+        """Opening hours of `on`'s day (default today), else the next open day."""
         lang = self.state.language
         b = self.pb.business
         if not b.hours:
             return {"en": "every day", "es": "todos los días", "zh": "每天"}[lang]
-        today = self.now.weekday()
+        day_dt = on or self.now
+        today = day_dt.weekday()
         ranges = b.open_ranges(today)
         if ranges:
             spans = [f"{P.clock(a.hour, a.minute, lang)} {'to' if lang == 'en' else 'a' if lang == 'es' else '到'} "
                      f"{P.clock(bb.hour, bb.minute, lang)}" for a, bb in ranges]
-            day = {"en": "today from ", "es": "hoy de ", "zh": "今天"}[lang]
+            if day_dt.date() == self.now.date():
+                day = {"en": "today from ", "es": "hoy de ", "zh": "今天"}[lang]
+            else:
+                day = P.DAY_NAMES[lang][today] + {"en": " from ", "es": " de ", "zh": ""}[lang]
             return day + P.join_list(spans, lang)
         for offset in range(1, 8):
             ranges = b.open_ranges((today + offset) % 7)

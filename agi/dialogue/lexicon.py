@@ -161,7 +161,8 @@ QUESTION_HOURS = {
 }
 QUESTION_DELIVERY_AREA = {
     "en": ("deliver to", "do you deliver", "delivery area", "deliver in", "deliver out", "how far do you deliver",
-           "where do you deliver"),
+           "where do you deliver", "do you service", "do you serve", "service area", "come out to", "do you cover",
+           "do you go to", "do you come to", "areas do you"),
     "es": ("entregan en", "hacen entregas", "zona de entrega", "llevan a", "reparten"),
     "zh": ("送到", "配送范围", "能送", "送不送"),
 }

@@ -6,11 +6,23 @@ below so a read-back sounds natural when spoken by a TTS voice.
 
 from __future__ import annotations
 
+from datetime import date
+
 PROMPTS: dict[str, dict[str, str]] = {
     "anything_else": {
         "en": "Got it. Anything else?",
         "es": "Perfecto. ¿Algo más?",
         "zh": "好的。还需要别的吗？",
+    },
+    "no_charge_yet": {
+        "en": "There's no charge until we give you a quote.",
+        "es": "No hay cargo hasta que le demos un presupuesto.",
+        "zh": "报价之前不收费。",
+    },
+    "ask_name_booking": {
+        "en": "May I have your name, please?",
+        "es": "¿Me da su nombre, por favor?",
+        "zh": "请问您贵姓？",
     },
     "out_of_range": {
         "en": "Sorry, the {slot} has to be between {low} and {high}.",
@@ -131,6 +143,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "en": "We're open {hours}. {next}",
         "es": "Abrimos {hours}. {next}",
         "zh": "我们的营业时间是{hours}。{next}",
+    },
+    "service_area": {
+        "en": "We serve {area}. {next}",
+        "es": "Atendemos {area}. {next}",
+        "zh": "我们的服务范围是{area}。{next}",
     },
     "delivery_area": {
         "en": "We deliver to {area}. {next}",
@@ -315,6 +332,12 @@ FULFILLMENT_WORDS = {
     "delivery": {"en": "delivery", "es": "a domicilio", "zh": "外送"},
     "dine_in": {"en": "dine in", "es": "para comer aquí", "zh": "堂食"},
 }
+MONTH_NAMES = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"],
+}
 DAY_NAMES = {
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
@@ -342,7 +365,8 @@ def money(minor: int, currency: str, language: str) -> str:
     """'$31.98' reads well in every espeak-ng voice; Chinese gets 元 wording."""
     whole, cents = divmod(abs(minor), 100)
     if language == "zh":
-        return f"{whole}.{cents:02d}元" if cents else f"{whole}元"
+        unit = {"USD": "美元", "CAD": "加元", "AUD": "澳元", "EUR": "欧元", "GBP": "英镑", "MXN": "比索"}.get(currency, "元")
+        return f"{whole}.{cents:02d}{unit}" if cents else f"{whole}{unit}"
     symbol = {"USD": "$", "CAD": "$", "AUD": "$", "MXN": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
     if symbol:
         return f"{symbol}{whole}.{cents:02d}"
@@ -357,3 +381,13 @@ def clock(hour: int, minute: int, language: str) -> str:
     suffix = "am" if hour < 12 else "pm"
     h12 = hour % 12 or 12
     return f"{h12}:{minute:02d} {suffix}" if minute else f"{h12} {suffix}"
+
+
+def spoken_date(day: date, language: str) -> str:
+    """'Saturday December 12', 'sábado 12 de diciembre', '12月12日周六'."""
+    weekday = DAY_NAMES[language][day.weekday()]
+    if language == "zh":
+        return f"{day.month}月{day.day}日{weekday}"
+    if language == "es":
+        return f"{weekday} {day.day} de {MONTH_NAMES['es'][day.month - 1]}"
+    return f"{weekday} {MONTH_NAMES['en'][day.month - 1]} {day.day}"
