@@ -209,8 +209,12 @@ class CallController:
         if self.finished or self._closing:
             return [log]
         action = Action("transfer", "internal error", self.playbook.escalation.default_target)
-        reply = Reply({"es": "Un momento, le comunico con alguien.", "zh": "请稍等，我为您转接工作人员。"}.get(
-            self.language, "One moment, let me get someone to help you."), action)
+        reply = Reply(
+            {"es": "Un momento, le comunico con alguien.", "zh": "请稍等，我为您转接工作人员。"}.get(
+                self.language, "One moment, let me get someone to help you."
+            ),
+            action,
+        )
         return [log] + self._apply(reply)
 
     _last_hints: tuple[str, ...] = ()
@@ -246,8 +250,10 @@ class CallController:
             self.outcome = self.outcome or "transferred"
             self.transfer = {"reason": action.reason, "target": spec.id}
             summary = self.engine.ticket().summary() if self.engine else ""
-            return [ev.Log("transfer", {"reason": action.reason, "target": spec.id}),
-                    ev.Transfer(target, action.reason, summary)]
+            return [
+                ev.Log("transfer", {"reason": action.reason, "target": spec.id}),
+                ev.Transfer(target, action.reason, summary),
+            ]
         if action.kind == "refuse":
             self.outcome = "refused"
             self.refusal = action.reason

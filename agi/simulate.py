@@ -57,17 +57,27 @@ def call_time(loaded: LoadedPlaybook, script: Script) -> datetime:
 class TextCall:
     """A call driven by text turns; `say()` returns what the bot answered."""
 
-    def __init__(self, loaded: LoadedPlaybook, script: Script, committer: Committer,
-                 catalog: Callable[[], Any] | None = None, call_id: str | None = None):
+    def __init__(
+        self,
+        loaded: LoadedPlaybook,
+        script: Script,
+        committer: Committer,
+        catalog: Callable[[], Any] | None = None,
+        call_id: str | None = None,
+    ):
         self.controller = CallController(
-            loaded, catalog, now=call_time(loaded, script), call_id=call_id or uuid.uuid4().hex,
+            loaded,
+            catalog,
+            now=call_time(loaded, script),
+            call_id=call_id or uuid.uuid4().hex,
             recent_hangups=script.recent_hangups,
         )
         self.committer = committer
         self.turns: list[dict[str, Any]] = []
         self.log: list[ev.Log] = []
-        greeting = self._run([ev.CallStarted(script.caller.number, None, script.caller.language,
-                                             self.controller.call_id)])
+        greeting = self._run(
+            [ev.CallStarted(script.caller.number, None, script.caller.language, self.controller.call_id)]
+        )
         self.turns.append({"caller": "", "heard": "", "bot": greeting, "latency_ms": 0})
 
     @property
@@ -111,7 +121,9 @@ class TextCall:
         return " ".join(spoken)
 
 
-def run_script(loaded: LoadedPlaybook, script: Script, committer: Committer, call_id: str | None = None) -> dict[str, Any]:
+def run_script(
+    loaded: LoadedPlaybook, script: Script, committer: Committer, call_id: str | None = None
+) -> dict[str, Any]:
     """Play every caller turn; when they run out, the caller hangs up."""
     call = TextCall(loaded, script, committer, call_id=call_id)
     for text in script.say:

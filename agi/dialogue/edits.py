@@ -1,0 +1,323 @@
+"""Order edits: new lines, removals, quantity and size corrections, swaps of
+one item for another, options added to the line they belong to.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agi.catalog import Item
+from agi.dialogue import lexicon
+from agi.dialogue import prompts as P
+from agi.dialogue import slots as S
+from agi.dialogue.matcher import Mention
+from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.parser import parse_order
+from agi.dialogue.replies import Reply
+from agi.dialogue.state import Pending
+from agi.tickets import (
+    LineModifier,
+    OrderLine,
+    Qualifier,
+)
+
+
+class EditsMixin:
+    """Part of DialogueEngine: everything that changes `state.lines`."""
+
+    # ------------------------------------------------------------ edits
+
+    def _edit(self, norm: str, notes: list[str]) -> bool:
+        """Removals and corrections of lines already on the order."""
+        st = self.state
+        lang = st.language
+        if not st.lines:
+            return False
+        mentions = self.mentions(norm, ("item",))
+        in_order = [m for m in mentions if any(line.catalog_id == m.item_id for line in st.lines)]
+        removing = lexicon.contains(norm, lexicon.REMOVE[lang]) or lexicon.contains(norm, lexicon.REMOVE["en"])
+        changing = lexicon.contains(norm, lexicon.CHANGE[lang]) or lexicon.contains(norm, lexicon.CHANGE["en"])
+
+        # "change the coke to a sprite", "swap the coke for a sprite", "a sprite instead of the coke"
+        if changing and len(mentions) >= 2 and in_order:
+            old = in_order[0]
+            if "instead of" in norm or "en vez de" in norm or "en lugar de" in norm:
+                old = in_order[-1]
+            new = next((m for m in mentions if m is not old and m.item_id != old.item_id), None)
+            if new is not None:
+                return self._replace_item(old.item_id, new, norm, notes)
+
+        # "change the pepperoni to a veggie pizza": the old line named by a word of its item
+        new_only = [m for m in mentions if m not in in_order]
+        if changing and len(new_only) == 1 and not in_order:
+            before = " ".join(tokenize(norm)[: new_only[0].start])
+            index = self._line_named_by(before)
+            if index is not None and st.lines[index].catalog_id != new_only[0].item_id:
+                return self._replace_item(st.lines[index].catalog_id, new_only[0], norm, notes)
+
+        if removing and in_order and not (changing and len(mentions) >= 2):
+            gone = [line for line in st.lines if any(line.catalog_id == m.item_id for m in in_order)]
+            st.lines = [line for line in st.lines if line not in gone]
+            st.last_line = None
+            names = P.join_list([self._describe(line) for line in gone], lang)
+            notes.append(P.say("removed", lang, items=names, next="").strip())
+            return True
+        if (
+            removing
+            and not mentions
+            and re.search(r"\b(that|it|the last one|eso|那个)\b", norm)
+            and not self.mentions(norm)
+        ):
+            line = st.last()
+            if line is not None:
+                st.lines.remove(line)
+                st.last_line = None
+                notes.append(P.say("removed", lang, items=self._describe(line), next="").strip())
+                return True
+
+        other = self.mentions(norm, ("variation", "modifier"))
+        target = self._line_for(in_order, norm)
+        if not in_order and other:
+            fitting = self._line_accepting(other)
+            target = fitting if fitting is not None else target
+        if target is None:
+            return False
+        # "make that three", "actually two of those", "make the wings two"
+        qty = self._quantity_in(norm, exclude_mentions=mentions + other)
+        if (changing or norm.startswith(("no ", "actually", "oh "))) and qty is not None and not other:
+            if len(mentions) <= 1:
+                return self._set_quantity(target, qty, notes)
+        # "actually large", "make it a large", "add mushrooms to that", "no onions on the pizza"
+        if other and (not mentions or in_order) and (changing or in_order or self._orphans_only(norm, mentions)):
+            return self._modify_line(target, norm, notes, qty if changing else None)
+        return False
+
+    def _orphans_only(self, norm: str, item_mentions: list[Any]) -> bool:
+        """Modifiers or a size said with no item: they belong to the last line."""
+        return not item_mentions and not parse_order(norm, self.catalog, self.state.language).lines
+
+    def _line_for(self, in_order: list[Any], norm: str) -> int | None:
+        """The line a correction is about: named, or named by a generic word
+        ("make that three pizzas" -> the pizza line), else the last one."""
+        st = self.state
+        if in_order:
+            for i in range(len(st.lines) - 1, -1, -1):
+                if st.lines[i].catalog_id == in_order[0].item_id:
+                    return i
+        named = self._line_named_by(norm)
+        if named is not None:
+            return named
+        if st.last() is None:
+            return None
+        return st.lines.index(st.last())  # type: ignore[arg-type]
+
+    def _line_accepting(self, mentions: list[Mention]) -> int | None:
+        """The latest line named by a word, else the latest whose item takes
+        one of these sizes or options ("actually large" after "...and a coke")."""
+        st = self.state
+        for i in range(len(st.lines) - 1, -1, -1):
+            item_id = st.lines[i].catalog_id
+            for m in mentions:
+                for t in m.candidates:
+                    if t.item_id == item_id or (
+                        t.kind == "modifier"
+                        and t.modifier_id
+                        and self.matcher().accepts_modifier(item_id, t.modifier_id)
+                    ):
+                        return i
+        return None
+
+    def _line_named_by(self, words_text: str) -> int | None:
+        """The latest line whose item name or category shares a word with the text."""
+        st = self.state
+        words = {w.rstrip("s") for w in tokenize(words_text)} - {"", "the", "a", "that", "it", "make", "change"}
+        for i in range(len(st.lines) - 1, -1, -1):
+            item = self.catalog.item(st.lines[i].catalog_id)
+            if item is None:
+                continue
+            generic = {w.rstrip("s") for w in tokenize(f"{item.name} {item.category}")} - {""}
+            if words & generic:
+                return i
+        return None
+
+    def _quantity_in(self, norm: str, exclude_mentions: list[Any]) -> int | None:
+        tokens = tokenize(norm)
+        spans = {i for m in exclude_mentions for i in range(m.start, m.end)}
+        for i, tok in enumerate(tokens):
+            if i in spans:
+                continue
+            if tok in ("a", "an", "one", "una", "un", "uno") and not re.search(
+                r"\b(make (?:that|it) (?:one|just one)|just one|solo uno|solo una)\b", norm
+            ):
+                continue
+            n = int(tok) if tok.isdigit() else S.words_to_number(tok)
+            if n is not None and 0 < n < 1000:
+                return n
+        if lexicon.has_cjk(norm):
+            m = re.search(r"([一二两三四五六七八九十\d]+)\s*[个份杯瓶张]", norm)
+            if m:
+                return S.words_to_number(m.group(1))
+        return None
+
+    def _set_quantity(self, index: int, qty: int, notes: list[str]) -> bool:
+        st = self.state
+        if qty > self.pb.ticket.max_quantity:
+            return False
+        st.lines[index] = st.lines[index].model_copy(update={"quantity": qty})
+        st.touch(index)
+        notes.append(
+            P.say("changed", st.language, line=self._describe(self._priced_line(st.lines[index])), next="").strip()
+        )
+        return True
+
+    def _modify_line(self, index: int, norm: str, notes: list[str], qty: int | None = None) -> bool:
+        """Re-read the words as if said with the line's item, then merge."""
+        st = self.state
+        line = st.lines[index]
+        item = self.catalog.item(line.catalog_id)
+        if item is None:
+            return False
+        update: dict[str, Any] = {}
+        for m in self.mentions(norm, ("variation",)):
+            v = next(
+                (item.variation(t.variation_id) for t in m.candidates if t.item_id == item.id and t.variation_id), None
+            )
+            if v is not None and v.id != line.variation_id:
+                update["variation_id"], update["variation_name"] = v.id, v.name
+        words = " ".join(t for t in tokenize(norm) if t not in ("make", "it", "that", "actually", "change"))
+        result = parse_order(f"{item.name} {words}", self.catalog, st.language)
+        parsed = next((p.line for p in result.lines if p.line.catalog_id == line.catalog_id), None)
+        if (
+            parsed is not None
+            and parsed.variation_id
+            and "variation_id" not in update
+            and parsed.variation_id != line.variation_id
+        ):
+            update["variation_id"], update["variation_name"] = parsed.variation_id, parsed.variation_name
+        if parsed is not None and parsed.modifiers:
+            update["modifiers"] = self._merge_modifiers(item, line.modifiers, parsed.modifiers)
+        if qty is not None:
+            update["quantity"] = qty
+        if not update:
+            return False
+        st.lines[index] = line.model_copy(update=update)
+        st.touch(index)
+        notes.append(
+            P.say("changed", st.language, line=self._describe(self._priced_line(st.lines[index])), next="").strip()
+        )
+        return True
+
+    def _merge_modifiers(self, item: Item, old: list[LineModifier], new: list[LineModifier]) -> list[LineModifier]:
+        """New choices win; in a pick-one group (max 1) they replace the old one."""
+        merged = {m.catalog_id: m for m in old}
+        for m in new:
+            found = self.catalog.modifier(item, m.catalog_id)
+            if found is not None and found[0].max == 1 and m.qualifier is not Qualifier.NO:
+                for other in [o.id for o in found[0].options if o.id != m.catalog_id]:
+                    merged.pop(other, None)
+            merged[m.catalog_id] = m
+        return list(merged.values())
+
+    def _replace_item(self, old_id: str, new: Any, norm: str, notes: list[str]) -> bool:
+        st = self.state
+        index = next(i for i in range(len(st.lines) - 1, -1, -1) if st.lines[i].catalog_id == old_id)
+        old = st.lines[index]
+        item = self.catalog.item(new.item_id)
+        if item is None:
+            return False
+        if not item.available:
+            notes.append(self._unavailable_text(item))
+            return True
+        variation = new.variation_id or (
+            old.variation_id if item.variation(old.variation_id) else item.default_variation
+        )
+        v = item.variation(variation)
+        st.lines[index] = OrderLine(
+            catalog_id=item.id,
+            name=item.name,
+            quantity=old.quantity,
+            variation_id=v.id if v else None,
+            variation_name=v.name if v else None,
+        )
+        st.touch(index)
+        notes.append(
+            P.say("changed", st.language, line=self._describe(self._priced_line(st.lines[index])), next="").strip()
+        )
+        return True
+
+    # ------------------------------------------------------------ new items
+
+    def _add_items(self, text: str, norm: str, notes: list[str]) -> tuple[list[OrderLine], Reply | None]:
+        st = self.state
+        lang = st.language
+        result = parse_order(text, self.catalog, lang)
+        for p in result.lines:
+            if p.line.quantity > self.pb.ticket.max_quantity:
+                return [], self._refuse(f"absurd quantity: {p.line.quantity} x {p.line.name}", "refuse_quantity")
+        sure = [p.line for p in result.lines if not p.needs_confirmation]
+        unsure = [p.line for p in result.lines if p.needs_confirmation]
+        self._append(sure)
+        for un in result.unavailable:
+            item = self._unavailable_item(un)
+            if item is None:
+                continue
+            alt = self._alternative(item)
+            notes.append(self._unavailable_text(item, alt))
+            if alt is not None:
+                qty = getattr(un, "quantity", 1) or 1
+                v = self._same_size(alt, norm) or alt.variation(alt.default_variation)
+                if v is None and alt.variations:
+                    v = alt.variations[0] if len(alt.variations) == 1 else None
+                line = OrderLine(
+                    catalog_id=alt.id,
+                    name=alt.name,
+                    quantity=qty,
+                    variation_id=v.id if v else None,
+                    variation_name=v.name if v else None,
+                )
+                st.pending = Pending("alternative", [line])
+                return sure, None
+        if unsure:
+            st.pending = Pending("guess", unsure)
+            described = P.join_list([self._describe(self._priced_line(line)) for line in unsure], lang)
+            notes.append(P.say("confirm_guess", lang, item=described))
+        return sure, None
+
+    def _append(self, lines: list[OrderLine]) -> None:
+        st = self.state
+        for line in lines:
+            st.lines.append(line)
+            st.touch(len(st.lines) - 1)
+
+    def _same_size(self, item: Item, norm: str) -> Any:
+        """The variation of `item` named like a size the caller said."""
+        for m in self.mentions(norm, ("variation",)):
+            said = {
+                self.catalog.item(t.item_id).variation(t.variation_id).name.lower()  # type: ignore[union-attr]
+                for t in m.candidates
+                if t.item_id and t.variation_id and self.catalog.item(t.item_id)
+            }
+            for v in item.variations:
+                if v.name.lower() in said:
+                    return v
+        return None
+
+    def _unavailable_item(self, un: Any) -> Item | None:
+        item_id = getattr(un, "item_id", None) or getattr(un, "catalog_id", None)
+        if item_id:
+            return self.catalog.item(item_id)
+        return None
+
+    def _unavailable_text(self, item: Item, alt: Item | None = None) -> str:
+        lang = self.state.language
+        alternative = P.say("alternative", lang, name=alt.display_name(lang)) if alt else ""
+        return P.say("unavailable", lang, name=item.display_name(lang), alternative=alternative)
+
+    def _alternative(self, item: Item) -> Item | None:
+        """An available item of the same category, closest in price."""
+        price = item.base_price()
+        same = [i for i in self.catalog.items if i.category == item.category and i.available and i.id != item.id]
+        if not same:
+            return None
+        return min(same, key=lambda i: abs(i.base_price() - price))
