@@ -298,7 +298,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
                 return self._next()
             if no:
                 st.asking = "phone"
-                return Reply(P.say("ask_phone", st.language), hints=("yes", "no"))
+                st.callerid_declined = True
+                return Reply(P.say("ask_phone", st.language))
             return None
         if pending.kind == "service" and yes and not self._has_content(norm):
             st.pending = None
@@ -467,7 +468,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if t == "name":
             return P.say("ask_name" if self.pb.ticket.kind is TicketKind.ORDER else "ask_name_booking", lang)
         if t == "phone":
-            if self.caller:
+            if self.caller and not self.state.callerid_declined:
                 self.state.pending = Pending("callerid")
                 return P.say("ask_phone_callerid", lang, number=_spoken_number(self.caller))
             return P.say("ask_phone", lang)

@@ -32,6 +32,7 @@ class DialogueState:
     last_line: int | None = None
     dtmf_buffer: str = ""
     closed_now: bool = False
+    callerid_declined: bool = False
     turns: int = 0
 
     def touch(self, index: int) -> None:
