@@ -218,6 +218,8 @@ class Escalation(_Strict):
     max_silences: int = Field(2, ge=1)
     out_of_scope: list[str] = Field(default_factory=list, description="phrases that go to a person")
     urgent: list[str] = Field(default_factory=list, description="phrases that go to a person at once (clinic)")
+    urgent_target: str | None = None
+    out_of_scope_target: str | None = None
 
     @field_validator("targets")
     @classmethod
@@ -228,7 +230,7 @@ class Escalation(_Strict):
             raise ValueError(f"duplicate target id '{dup[0]}'")
         return targets
 
-    @field_validator("default_target", "vip_target")
+    @field_validator("default_target", "vip_target", "urgent_target", "out_of_scope_target")
     @classmethod
     def _known(cls, name: str | None, info: ValidationInfo) -> str | None:
         ids = [t.id for t in info.data.get("targets", [])]

@@ -463,8 +463,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if t == "address":
             return P.say("ask_address", lang)
         if t == "time":
-            earliest = self.now + timedelta(minutes=self.pb.ticket.min_lead_minutes)
-            return P.say("ask_time", lang, earliest=P.clock(earliest.hour, earliest.minute, lang))
+            return P.say("ask_time", lang, earliest=self._when_text(self._earliest()))
         if t == "name":
             return P.say("ask_name" if self.pb.ticket.kind is TicketKind.ORDER else "ask_name_booking", lang)
         if t == "phone":

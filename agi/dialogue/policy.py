@@ -50,14 +50,16 @@ def urgent(text: str, playbook: Playbook) -> Decision | None:
     builtin = tuple(p for lang in lexicon.URGENT_DEFAULT.values() for p in lang)
     hit = matches_phrase(text, tuple(configured) + builtin)
     if hit:
-        return Decision("transfer", f"urgent: {hit}", playbook.escalation.default_target, "transfer_urgent")
+        target = playbook.escalation.urgent_target or playbook.escalation.default_target
+        return Decision("transfer", f"urgent: {hit}", target, "transfer_urgent")
     return None
 
 
 def out_of_scope(text: str, playbook: Playbook) -> Decision | None:
     hit = matches_phrase(text, playbook.escalation.out_of_scope)
     if hit:
-        return Decision("transfer", f"out of scope: {hit}", playbook.escalation.default_target)
+        target = playbook.escalation.out_of_scope_target or playbook.escalation.default_target
+        return Decision("transfer", f"out of scope: {hit}", target)
     return None
 
 

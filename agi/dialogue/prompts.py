@@ -25,9 +25,9 @@ PROMPTS: dict[str, dict[str, str]] = {
         "zh": "请问您贵姓？",
     },
     "out_of_range": {
-        "en": "Sorry, the {slot} has to be between {low} and {high}.",
-        "es": "Lo siento, {slot} tiene que ser entre {low} y {high}.",
-        "zh": "抱歉，{slot}必须在{low}到{high}之间。",
+        "en": "Sorry, I can only take {low} to {high} {slot}.",
+        "es": "Lo siento, solo puedo tomar de {low} a {high} {slot}.",
+        "zh": "抱歉，{slot}只能是{low}到{high}。",
     },
     "noted": {
         "en": "Okay, changed.",
@@ -176,7 +176,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "ask_time": {
         "en": "What time would you like it? The earliest is {earliest}.",
-        "es": "¿A qué hora lo quiere? Lo más pronto es a las {earliest}.",
+        "es": "¿A qué hora lo quiere? Lo más pronto es {earliest}.",
         "zh": "您想几点要？最早{earliest}。",
     },
     "ask_name": {
@@ -220,13 +220,13 @@ PROMPTS: dict[str, dict[str, str]] = {
         "zh": "请问{slot}：{options}？",
     },
     "bad_time_closed": {
-        "en": "Sorry, we're not open at {time}. We're open {hours}. What time works for you?",
-        "es": "Lo siento, no abrimos a las {time}. Abrimos {hours}. ¿A qué hora le queda bien?",
+        "en": "Sorry, we're not open {time}. We're open {hours}. What time works for you?",
+        "es": "Lo siento, no abrimos {time}. Abrimos {hours}. ¿A qué hora le queda bien?",
         "zh": "抱歉，{time}我们不营业。营业时间是{hours}。您想几点？",
     },
     "bad_time_soon": {
         "en": "The earliest we can do is {earliest}. What time works for you?",
-        "es": "Lo más pronto que podemos es a las {earliest}. ¿A qué hora le queda bien?",
+        "es": "Lo más pronto que podemos es {earliest}. ¿A qué hora le queda bien?",
         "zh": "最早只能{earliest}。您想几点？",
     },
     "readback": {

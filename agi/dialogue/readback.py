@@ -37,7 +37,8 @@ class ReadbackMixin:
         parts = [P.say("total_part", lang, total=total) if ticket.total_minor else P.say("no_charge_yet", lang)]
         if self.pb.ticket.deposit is not None:
             parts.append(P.say("deposit_part", lang, deposit=P.money(self._deposit_minor(), ticket.currency, lang)))
-        return P.say("readback_booking", lang, details=details, total_part=" ".join(parts) + " ")
+        sep = "" if lang == "zh" else " "
+        return P.say("readback_booking", lang, details=details, total_part=sep.join(parts) + sep)
 
     def _details_text(self, ticket: Ticket) -> str:
         lang = self.state.language
@@ -80,6 +81,14 @@ class ReadbackMixin:
         sep = "，" if lang == "zh" else ", "
         text = sep.join(parts)
         return text[:1].upper() + text[1:] + ("。" if lang == "zh" else ". ")
+
+    def _at_phrase(self, when: datetime) -> str:
+        """'at 10 am' today, 'on Sunday November 29 at 10 am' another day."""
+        lang = self.state.language
+        text = self._when_text(when)
+        if when.date() == self.now.date():
+            return {"en": "at ", "es": "a las ", "zh": ""}[lang] + text
+        return {"en": "on ", "es": "el ", "zh": ""}[lang] + text
 
     def _when_text(self, when: datetime) -> str:
         lang = self.state.language

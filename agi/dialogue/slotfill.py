@@ -227,13 +227,28 @@ class SlotFillingMixin:
         value = self.state.slots.get(spec.id) if spec else None
         return value if isinstance(value, str) else None
 
+    def _earliest(self) -> datetime:
+        """Now plus the lead time; when that falls in closed hours, the next
+        opening plus the lead time (the kitchen starts when it opens)."""
+        lead = timedelta(minutes=self.pb.ticket.min_lead_minutes)
+        candidate = self.now + lead
+        if self.pb.business.is_open(candidate):
+            return candidate
+        for offset in range(8):
+            day = (self.now + timedelta(days=offset)).date()
+            for start, _end in self.pb.business.open_ranges(day.weekday()):
+                opening = datetime.combine(day, start, self.now.tzinfo)
+                if opening > self.now:
+                    return opening + lead
+        return candidate
+
     def _check_order_time(self, when: datetime) -> datetime | Reply:
-        earliest = self.now + timedelta(minutes=self.pb.ticket.min_lead_minutes)
+        earliest = self._earliest()
         lang = self.state.language
         if not self.pb.business.is_open(when):
-            return Reply(P.say("bad_time_closed", lang, time=self._when_text(when), hours=self._hours_text(when)))
+            return Reply(P.say("bad_time_closed", lang, time=self._at_phrase(when), hours=self._hours_text(when)))
         if when < earliest:
-            return Reply(P.say("bad_time_soon", lang, earliest=P.clock(earliest.hour, earliest.minute, lang)))
+            return Reply(P.say("bad_time_soon", lang, earliest=self._when_text(earliest)))
         return when
 
     def _check_booking_time(self, when: datetime) -> datetime | Reply:
@@ -254,7 +269,7 @@ class SlotFillingMixin:
         if not self.pb.business.is_open(when) or not self.pb.business.is_open(
             when + timedelta(minutes=max(duration - 1, 0))
         ):
-            return Reply(P.say("bad_time_closed", lang, time=self._when_text(when), hours=self._hours_text(when)))
+            return Reply(P.say("bad_time_closed", lang, time=self._at_phrase(when), hours=self._hours_text(when)))
         return when
 
     def _missing_slots(self) -> list[SlotSpec]:
