@@ -10,12 +10,23 @@ never copied into this repository):
   menu in `alias/`.
 
 Each venue's menu files (spoken form TAB entity) become a `Catalog`, the way a
-POS adapter turns a vendor menu into one: the product slot of an order type
-gives items (drink types, sandwiches; or one item named by the order type,
-like "pizza"), SIZE gives variations, every other slot a modifier group. The
-parser then reads utterances against that catalog exactly as on a call, and
-its ParseResult is written back as the dataset's EXR tree. Scoring is the
-authors' unordered exact match: siblings in any order, anything else wrong.
+POS adapter turns a vendor menu into one:
+
+- the product slot of an order type gives one item per entity (drink types,
+  sandwiches); an order type without one is a single item named by its
+  entity names (PIZZA has no schema: its pizza item takes the names the
+  FOOD-ORDERING schema of the same menu lists, "pizza" and "pie");
+- SIZE gives variations, with and without "size"/"sized" (the schemas'
+  optionalSuffixes); every other slot gives a modifier group;
+- an order type named after one of its products ("side of chips") makes the
+  other products of that type options of it too (chips with queso).
+
+Number, amount and negation words are left to the parser. The parser reads
+each utterance against that catalog exactly as on a call, and its
+ParseResult is written back as the dataset's EXR tree (a line whose item
+could not be singled out is written without its product when all its
+candidate items share one order type). Scoring is the authors' unordered
+exact match: siblings in any order, anything else wrong.
 """
 
 from __future__ import annotations
@@ -27,8 +38,8 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from agi.catalog import Catalog, catalog_from_data
-from agi.dialogue.parser import ParsedLine, ParseResult
-from agi.tickets import Qualifier
+from agi.dialogue.parser import ParsedLine, ParseResult, PartialLine
+from agi.tickets import OrderLine, Qualifier
 
 Tree = Union[str, tuple]
 
@@ -124,9 +135,24 @@ class Venue:
 
     def render(self, result: ParseResult) -> tuple[Tree, ...]:
         orders = tuple(self._order(p) for p in result.lines)
+        orders += tuple(o for o in (self._partial(p) for p in result.partial) if o is not None)
         if self.wrap:
             return ((self.wrap, *orders),) if orders else ()
         return orders
+
+    def _partial(self, partial: PartialLine) -> Tree | None:
+        """An order said without its product ("a large decaf with vanilla"): the order type alone, when
+        every candidate item has the same one."""
+        intents = {self.intent[c] for c in partial.candidates}
+        if len(intents) != 1:
+            return None
+        first = partial.candidates[0]
+        line = OrderLine(catalog_id=first, name=first, quantity=partial.quantity, modifiers=partial.modifiers)
+        variation = next((v for v in self.catalog.item(first).variations if v.name == partial.variation_name), None)
+        if variation is not None:
+            line.variation_id = variation.id
+        order = self._order(ParsedLine(line=line, confidence=0.0, needs_confirmation=True))
+        return tuple(k for k in order if k != self.nodes.get(first))
 
     def _order(self, parsed: ParsedLine) -> Tree:
         line = parsed.line
@@ -175,6 +201,16 @@ def _grouped(rows: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+def _size_suffixes(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Sizes with and without "size"/"sized", as the schemas' optionalSuffixes allow ("lunch" = "lunch size")."""
+    out = list(rows)
+    for form, entity in rows:
+        stem = re.sub(r"(\s*-\s*|\s+)(size|sized)$", "", form)
+        variants = [stem] if stem != form else [f"{form} size", f"{form} sized"]
+        out += [(v, entity) for v in variants]
+    return out
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "x"
 
@@ -200,7 +236,7 @@ class _CatalogBuilder:
 
     def variations(self, item_id: str, rows: list[tuple[str, str]]) -> list[dict]:
         out = []
-        for entity, forms in _grouped(rows).items():
+        for entity, forms in _grouped(_size_suffixes(rows)).items():
             var_id = f"{item_id}/{_slug(entity)}"
             out.append({"id": var_id, "name": forms[0], "synonyms": forms[1:], "price": 0})
             self.nodes[var_id] = entity_tree(entity)
@@ -222,6 +258,18 @@ class _CatalogBuilder:
 
     def catalog(self) -> Catalog:
         return catalog_from_data({"items": self.items, "modifier_groups": list(self.groups.values())})
+
+
+def _base_product(intent: dict, products: list[tuple[str, str]]) -> str | None:
+    """The product an order type is named after ("side of chips"), when its entity names say so."""
+    forms = {f: e for f, e in products}
+    for name in intent.get("entityNames") or []:
+        words = name.split()
+        for k in range(len(words)):
+            entity = forms.get(" ".join(words[k:]))
+            if entity is not None and k > 0:
+                return entity
+    return None
 
 
 def pizza_venue(data_dir: Path) -> Venue:
@@ -261,8 +309,15 @@ def food_venue(data_dir: Path, venue: str) -> Venue:
                 groups.append(b.group(f"{s['slotName'].lower()}:{Path(s['path']).stem}", s["slotName"].lower(), rows))
         if product is not None:
             category = _CATEGORY.get(name, "")
-            for entity, forms in _grouped(_read_alias(root / product["path"])).items():
-                b.item(f"{name}/{_slug(entity)}", forms, name, category, entity_tree(entity), sizes, groups)
+            products = _read_alias(root / product["path"])
+            base = _base_product(intent, products)
+            for entity, forms in _grouped(products).items():
+                extra = []
+                if entity == base:
+                    # "side of chips" is the order type itself: the other side types are dips for the chips.
+                    dips = [(f, e) for f, e in products if e != base]
+                    extra = [b.group(f"{product['slotName'].lower()}:with", product["slotName"].lower(), dips)]
+                b.item(f"{name}/{_slug(entity)}", forms, name, category, entity_tree(entity), sizes, groups + extra)
         else:
             names = list(intent.get("entityNames") or [name.lower().removesuffix("_order")])
             b.item(name.lower(), names, name, "", None, sizes, groups)

@@ -1,12 +1,20 @@
 """Finds the catalog's items, sizes and options in what a caller said.
 
-Built once per catalog (`matcher_for` caches it), then cheap per utterance:
-exact spoken forms first (names, names per language, synonyms, singular and
-plural, spacing variants such as "pepper jack" / "pepperjack"), then, for
-words nobody on the menu uses, fuzzy spelling plus a phonetic key so that
-speech-recognition slips ("pepperony", "peeza") still land, with a lower
-score the dialogue can confirm. Chinese has no spaces: names are matched as
-character runs.
+Built once per catalog (`matcher_for` caches it), then cheap per utterance.
+Strongest evidence first:
+
+- exact spoken forms: names, names per language, synonyms, singular and
+  plural, re-spaced ("pepper jack" / "pepperjack"), joining words moved or
+  left out ("chicken bacon ranch"), a one-choice group's own name for its
+  default option ("no beans");
+- for words left over: a name without its generic last word ("caramel" for
+  caramel syrup, when several syrups exist), a clipped name ("mayo"), a word
+  only one thing's names use ("romaine");
+- for words nobody on the menu uses: fuzzy spelling plus a phonetic key, so
+  that speech-recognition slips ("pepperony", "peeza") still land, with a
+  lower score the dialogue can confirm (below CONFIRM_BELOW).
+
+Chinese has no spaces: names are matched as character runs.
 
 Token positions (`Mention.start`, `Mention.end`) index `nlu_text.tokenize(text)`.
 """
@@ -14,6 +22,7 @@ Token positions (`Mention.start`, `Mention.end`) index `nlu_text.tokenize(text)`
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 import weakref
 from dataclasses import dataclass
@@ -22,9 +31,10 @@ from typing import Iterable, Literal
 import jellyfish
 from rapidfuzz import fuzz, process
 
-from agi.catalog import Catalog, Item
+from agi.catalog import Catalog
 from agi.dialogue.nlu_grammar import COMMON_WORDS, PHRASES
 from agi.dialogue.nlu_text import is_cjk, plural_variants, tokenize
+from agi.dialogue.numbers import words_to_number
 
 Kind = Literal["item", "variation", "modifier", "category"]
 
@@ -32,6 +42,7 @@ Kind = Literal["item", "variation", "modifier", "category"]
 CONFIRM_BELOW = 0.85
 _GENERATED = 0.99  # singular/plural made from a name
 _JOINED = 0.97  # "pepper jack" for "pepperjack"
+_GROUP = 0.9  # a one-choice group's name for its default option: "beans" for black beans
 _SHORT = 0.95  # a name without its generic last word: "caramel" for "caramel syrup"
 _LOOSE = 0.95  # "chicken bacon ranch" for "chicken and bacon ranch"
 _HEAD = 0.8  # a word of exactly one thing's names: "vinegar" for "red wine vinegar", or "mayo" for "mayonnaise"
@@ -172,8 +183,21 @@ class CatalogMatcher:
         generated += self._head_variants()
         for key, target in generated:
             self._add(key, target, _GENERATED)
-        for key, target in self._short_forms():
-            self._add(key, target, _SHORT)
+        # A one-choice group's own name stands for its default ("no beans", "不要豆子", "swap the rice").
+        for group in cat.modifier_groups:
+            defaults = [o for o in group.options if o.default]
+            if group.max == 1 and len(defaults) == 1:
+                d = defaults[0]
+                gt = Target("modifier", modifier_id=d.id, group_id=group.id, available=d.available)
+                for _lang, text in [("en", group.name), *group.names.items()]:
+                    toks = tuple(tokenize(text))
+                    for key in [toks, *plural_variants(toks)]:
+                        if key not in self._forms:
+                            self._add(key, gt, _GROUP)
+        # Short forms are looked up apart: only where no full name was said (see short_at).
+        self._short: dict[tuple[str, ...], tuple[Target, ...]] = {
+            k: (t,) for k, t in self._short_forms()
+        }
         # Category words ("drink", "sandwiches") are weaker than any name.
         for category in self.items_by_category:
             ct = Target("category", category=category)
@@ -195,17 +219,18 @@ class CatalogMatcher:
                 self._loose[loose] = key if known is None or self._frozen[known] == self._frozen[key] else None
         self.vocabulary = frozenset(t for k in self._frozen for t in k)
         grammar_words = {t for table in PHRASES.values() for k in table for t in k}
-        self._not_fuzzy = self.vocabulary | COMMON_WORDS | grammar_words
+        self._not_fuzzy = self.vocabulary | COMMON_WORDS | grammar_words | {t for k in self._short for t in k}
         # Fuzzy and phonetic indexes over non-Chinese forms.
         self._choices: list[str] = []
         self._choice_keys: list[tuple[str, ...]] = []
         self._phonetic: dict[str, list[tuple[str, ...]]] = {}
         self._words: dict[str, set[Target]] = {}
         for key, targets in self._frozen.items():
-            if any(is_cjk(t) for t in key) or targets[0].kind == "category":
+            if any(is_cjk(t) for t in key):
                 continue
-            for w in key:
-                self._words.setdefault(w, set()).update(targets)
+            if targets[0].kind != "category":
+                for w in key:
+                    self._words.setdefault(w, set()).update(targets)
             text = " ".join(key)
             if len(text.replace(" ", "")) < _FUZZY_MIN_LEN:
                 continue
@@ -220,6 +245,9 @@ class CatalogMatcher:
             and w not in grammar_words and w not in _DESCRIPTIVE and w not in _CONNECTORS
         }
         self._single_words = sorted(k[0] for k in self._frozen if len(k) == 1 and not is_cjk(k[0]))
+        forms = self._target_forms()
+        self.generic_heads = frozenset(self._generic_heads(forms))
+        self._target_words = {t: {w for k in keys for w in k} for t, keys in forms.items()}
 
     def _target_forms(self) -> dict[Target, list[tuple[str, ...]]]:
         out: dict[Target, list[tuple[str, ...]]] = {}
@@ -270,10 +298,17 @@ class CatalogMatcher:
                     continue
                 if short[-1] in _DESCRIPTIVE or short[-1] in _CONNECTORS or short[-1] in COMMON_WORDS:
                     continue
+                if any(w.isdigit() or words_to_number(w) is not None for w in short):
+                    continue  # "three" is not "three liters"
                 owners.setdefault(short, set()).add(t)
         return [(k, next(iter(ts))) for k, ts in owners.items() if len(ts) == 1 and k not in self._forms]
 
     # ------------------------------------------------------------------ lookups
+
+    def names_of(self, target: Target) -> set[str]:
+        """Every word of every name of a target (for matching names said in pieces)."""
+        words = self._target_words.get(target)
+        return words if words is not None else set()
 
     def accepts_modifier(self, item_id: str, modifier_id: str) -> bool:
         return modifier_id in self.item_modifiers.get(item_id, {})
@@ -302,23 +337,36 @@ class CatalogMatcher:
                     return _mention(self._frozen[full], i, i + length, tokens, min(_LOOSE, self._score[full]))
         return None
 
-    def partial_at(self, tokens: list[str], i: int) -> Mention | None:
-        """A word that only one thing's names use ('romaine'), or a clipped name ('mayo')."""
-        w = tokens[i]
-        targets = self._partial.get(w)
-        if targets:
-            return _mention(targets, i, i + 1, tokens, _HEAD)
-        if len(w) >= _FUZZY_MIN_LEN and w not in self._not_fuzzy:
-            lo = bisect.bisect_left(self._single_words, w)
-            found: set[Target] = set()
-            for word in self._single_words[lo:]:
-                if not word.startswith(w):
-                    break
-                if len(word) > len(w):
-                    found.update(self._frozen[(word,)])
-            if len(found) == 1:
-                return _mention(tuple(found), i, i + 1, tokens, _HEAD)
+    def short_at(self, tokens: list[str], i: int) -> Mention | None:
+        """A name said without its generic last word: 'caramel' for 'caramel syrup'."""
+        for length in range(min(3, len(tokens) - i), 0, -1):
+            targets = self._short.get(tuple(tokens[i : i + length]))
+            if targets:
+                return _mention(targets, i, i + length, tokens, _SHORT)
         return None
+
+    def unique_word_at(self, tokens: list[str], i: int) -> Mention | None:
+        """A word that only one thing's names use: 'romaine' for romaine lettuce, 'vinegar' for red wine vinegar."""
+        targets = self._partial.get(tokens[i])
+        return _mention(targets, i, i + 1, tokens, _HEAD) if targets else None
+
+    def clipped_at(self, tokens: list[str], i: int) -> Mention | None:
+        """A clipped one-word name: 'mayo' for mayonnaise."""
+        w = tokens[i]
+        if len(w) < _FUZZY_MIN_LEN or w in self._not_fuzzy:
+            return None
+        lo = bisect.bisect_left(self._single_words, w)
+        found: set[Target] = set()
+        for word in self._single_words[lo:]:
+            if not word.startswith(w):
+                break
+            if len(word) > len(w):
+                found.update(self._frozen[(word,)])
+        return _mention(tuple(found), i, i + 1, tokens, _HEAD) if len(found) == 1 else None
+
+    def is_generic_head(self, mention: Mention) -> bool:
+        """A one-word name that ends several other names ('coffee' in 'drip coffee', 'espresso coffee')."""
+        return mention.end - mention.start == 1 and mention.text in self.generic_heads
 
     def fuzzy_eligible(self, token: str) -> bool:
         return len(token) >= _FUZZY_MIN_LEN and not token.isdigit() and not is_cjk(token) and token not in self._not_fuzzy
@@ -363,37 +411,13 @@ class CatalogMatcher:
 
     # ------------------------------------------------------------------ public
 
-    def spans(self, tokens: list[str]) -> list[Mention]:
-        """Every menu mention in a token list, left to right, longest first, then fuzzy."""
-        n = len(tokens)
-        out: list[Mention] = []
-        free = [True] * n
-        i = 0
-        while i < n:
-            m = self.exact_at(tokens, i)
-            if m is None:
-                i += 1
-                continue
-            out.append(m)
-            for k in range(m.start, m.end):
-                free[k] = False
-            i = m.end
-        for i in range(n):
-            if not free[i]:
-                continue
-            m = self.partial_at(tokens, i)
-            if m is None and self.fuzzy_eligible(tokens[i]):
-                m = self.fuzzy_at(tokens, i, free)
-            if m is not None:
-                out.append(m)
-                for k in range(m.start, m.end):
-                    free[k] = False
-        out.sort(key=lambda m: m.start)
-        return out
-
     def find(self, text: str) -> list[Mention]:
-        """Items, sizes and options named in `text` (category words left out)."""
-        return [m for m in self.spans(tokenize(text)) if m.kind != "category"]
+        """Items, sizes and options named in `text`, read as the order parser reads them
+        ("can i" is no can of soda); category words left out."""
+        from agi.dialogue.nlu_labels import label_tokens  # the labeller builds on this module
+
+        labels = label_tokens(tokenize(text), self, self.language)
+        return [lb.mention for lb in labels if lb.mention is not None and lb.mention.kind != "category"]
 
 
 def _phonetic_key(text: str) -> str:
@@ -412,7 +436,7 @@ def matcher_for(catalog: Catalog, language: str = "en") -> CatalogMatcher:
         with _LOCK:
             entry = _CACHE.get(key)
             if entry is None or entry[0]() is not catalog:
-                ref = weakref.ref(catalog, lambda _r, k=key: _CACHE.pop(k, None))
+                ref = weakref.ref(catalog, functools.partial(_forget, _CACHE, key))
                 entry = (ref, {})
                 _CACHE[key] = entry
     by_lang = entry[1]
@@ -423,5 +447,8 @@ def matcher_for(catalog: Catalog, language: str = "en") -> CatalogMatcher:
     return m
 
 
-def item_of(catalog: Catalog, target: Target) -> Item | None:
-    return catalog.item(target.item_id) if target.item_id else None
+def _forget(cache: dict, key: int, ref: weakref.ref) -> None:
+    """Drop a collected catalog's matchers (the dict is bound early: safe at interpreter exit)."""
+    entry = cache.get(key)
+    if entry is not None and entry[0] is ref:
+        cache.pop(key, None)

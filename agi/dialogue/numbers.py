@@ -177,8 +177,10 @@ def parse_quantity(tokens: list[str], i: int) -> tuple[int, int] | None:
         value, used = first + _EN_UNITS[at(1)], 2
     elif t[0] in _ES_TENS and at(1) == "y" and at(2) in _ES_UNITS and 0 < _ES_UNITS[at(2)] < 10:
         value, used = first + _ES_UNITS[at(2)], 3
-    elif at(1) in ("hundred",) and first < 10:
+    elif at(1) in ("hundred", "cien", "cientos") and first < 10:
         value, used = first * 100, 2
+    if at(used) in ("thousand", "mil"):
+        value, used = value * 1000, used + 1
     if at(used) in _DOZEN and t[0] not in ("a", "an"):
         value *= 12
         used += 1 + (at(used + 1) in ("of", "de"))

@@ -1,0 +1,242 @@
+"""From heard lines to catalog lines: pick the item, size and options each line really names.
+
+A line said without its item ("one large with pineapple") takes the only item
+that can have everything said; several possible items make a PartialLine the
+dialogue asks about. A category word plus option words that together make an
+item's name ("una pizza grande de pepperoni") name that item. Prices come from
+the catalog; anything 86'd is reported in `unavailable`, never dropped.
+"""
+
+from __future__ import annotations
+
+from agi.catalog import Catalog, Item
+from agi.dialogue.matcher import CONFIRM_BELOW, CatalogMatcher, Mention
+from agi.dialogue.nlu_drafts import Draft, Opt, fits_any, probe
+from agi.dialogue.nlu_labels import Label
+from agi.dialogue.nlu_result import ParsedLine, ParseResult, PartialLine, Unavailable
+from agi.dialogue.nlu_text import tokenize
+from agi.tickets import LineModifier, OrderLine, Qualifier, modifier_price
+
+_INFERRED = 0.9  # confidence of an item named only by its options
+_NAME_JOINERS = frozenset({"de", "del", "with", "and", "y", "con", "the", "of", "la", "el", "的"})
+
+
+class Builder:
+    """Turns the heard lines of one utterance into a ParseResult."""
+
+    def __init__(self, catalog: Catalog, matcher: CatalogMatcher, tokens: list[str], labels: list[Label],
+                 drafts: list[Draft], not_ordered: list[str]) -> None:
+        self.catalog = catalog
+        self.m = matcher
+        self.tokens = tokens
+        self.labels = labels
+        self.drafts = drafts
+        self.not_ordered = not_ordered
+        self.result = ParseResult(tokens=tokens)
+
+    def build(self) -> ParseResult:
+        built: list[tuple[Draft, Item, bool]] = []
+        for draft in self.drafts:
+            resolved = self._resolve_item(draft, built)
+            if resolved is None:
+                continue
+            item, inferred = resolved
+            built.append((draft, item, inferred))
+        for draft, item, inferred in built:
+            parsed = self._line(draft, item, inferred)
+            if parsed is not None:
+                self.result.lines.append(parsed)
+        self.result.not_ordered = list(self.not_ordered)
+        self.result.unmatched_text = " ".join(
+            ev.text for ev in self.labels if ev.kind == "word" and self.m.fuzzy_eligible(ev.text)
+        )
+        return self.result
+
+    def _resolve_item(self, draft: Draft, built: list) -> tuple[Item, bool] | None:
+        """The item of a line, and whether it was inferred; None when the line adds to another or is a question."""
+        if draft.item is not None:
+            item = self.catalog.item(draft.item.item_id or "")
+            return (item, False) if item is not None else None
+        if not draft.opts and draft.variation is None and not draft.category:
+            return None
+        pool = self.m.items_by_category.get(draft.category, []) if draft.category else [i.id for i in self.catalog.items]
+        named = self._named_by_parts(draft, pool)
+        if named is not None:
+            return named, False
+        said = [o.mention for o in draft.opts] + ([draft.variation] if draft.variation is not None else [])
+
+        def taken(item_id: str) -> int:
+            probe_line = probe(item_id)
+            return sum(1 for mention in said if fits_any(self.m, probe_line, mention, ("modifier", "variation")))
+
+        counts = {item_id: taken(item_id) for item_id in pool}
+        best = max(counts.values(), default=0)
+        # No quantity and no item: more options for the line before, when it takes them.
+        if built and draft.qty is None and not draft.category:
+            prev_draft, prev_item, _ = built[-1]
+            if taken(prev_item.id) >= max(best, 1):
+                prev_draft.opts.extend(draft.opts)
+                if draft.variation is not None and prev_draft.variation is None:
+                    prev_draft.variation = draft.variation
+                return None
+        fitting = [i for i, c in counts.items() if c == best and best > 0]
+        if len(fitting) == 1 or (draft.category and len(pool) == 1):
+            item = self.catalog.item(fitting[0] if fitting else pool[0])
+            return (item, True) if item is not None else None
+        candidates = fitting or list(pool)
+        first = self.catalog.item(candidates[0]) if candidates else None
+        if first is not None and (draft.opts or draft.variation is not None):
+            parsed = self._line(draft, first, inferred=True)
+            if parsed is not None:
+                self.result.partial.append(
+                    PartialLine(
+                        candidates=candidates,
+                        quantity=parsed.line.quantity,
+                        variation_name=parsed.line.variation_name,
+                        modifiers=parsed.line.modifiers,
+                        text=parsed.text,
+                    )
+                )
+        return None
+
+    def _named_by_parts(self, draft: Draft, pool: list[str]) -> Item | None:
+        """'una pizza grande de pepperoni' names 'pizza de pepperoni': a category word plus option words
+        that together make an item's name. The option words are then the name, not extra options."""
+        if not draft.category_words:
+            return None
+        category_words = set(draft.category_words) | set(tokenize(draft.category or ""))
+        plain = [o for o in draft.opts if o.qualifier is Qualifier.NORMAL]
+        words_of: dict[int, set[str]] = {}
+        for o in plain:
+            words = set(o.mention.text.split())
+            for t in o.mention.of_kind("modifier"):
+                words.update(self.m.names_of(t))  # "pepperony" heard, "pepperoni" meant
+            words_of[id(o)] = words
+        said = category_words.union(*words_of.values()) if words_of else set(category_words)
+        best: tuple[int, Item, set[str]] | None = None
+        tie = False
+        for item_id in pool:
+            item = self.catalog.item(item_id)
+            if item is None:
+                continue
+            for form in item.spoken_forms():
+                toks = {t for t in tokenize(form) if t not in _NAME_JOINERS}
+                if len(toks) < 2 or not toks <= said or not category_words & toks:
+                    continue
+                if best is None or len(toks) > best[0]:
+                    best, tie = (len(toks), item, toks), False
+                elif len(toks) == best[0] and item.id != best[1].id:
+                    tie = True
+        if best is None or tie:
+            return None
+        _, item, toks = best
+        used = [o for o in plain if words_of[id(o)] & toks]
+        draft.opts = [o for o in draft.opts if o not in used]
+        draft.name_score = min([draft.category_score, *(o.mention.score for o in used)])
+        return item
+
+    def _line(self, draft: Draft, item: Item, inferred: bool) -> ParsedLine | None:
+        qty = draft.qty if draft.qty and draft.qty > 0 else 1
+        text = " ".join(self.tokens[draft.start : draft.end])
+        if draft.name_score is not None:
+            scores = [draft.name_score]
+        elif draft.item_mention is not None and not inferred:
+            scores = [draft.item_mention.score]
+        else:
+            scores = [_INFERRED]
+        if not item.available:
+            self.result.unavailable.append(
+                Unavailable("item", item.id, item.name, item_id=item.id, quantity=qty, text=text)
+            )
+            return None
+        probe_line = probe(item.id)
+        variation = None
+        opts = list(draft.opts)
+        confirm = False
+        if draft.variation is not None:
+            vt = next((t for t in draft.variation.candidates if t.kind == "variation" and t.item_id == item.id), None)
+            if vt is not None:
+                variation = item.variation(vt.variation_id)
+                scores.append(draft.variation.score)
+            elif fits_any(self.m, probe_line, draft.variation, ("modifier",)):
+                opts.insert(0, Opt(draft.variation))
+        if variation is not None and not variation.available:
+            self.result.unavailable.append(
+                Unavailable("variation", variation.id, variation.name, on_item=item.id, quantity=qty, text=text)
+            )
+            variation = None
+            confirm = True
+        if variation is None and item.default_variation:
+            variation = item.variation(item.default_variation)
+        mods: list[LineModifier] = []
+        declined: list[LineModifier] = []
+        seen: set[tuple[str, Qualifier]] = set()
+        used_groups: dict[str, int] = {}
+        for opt in opts:
+            target = self._modifier_for(item, opt.mention, used_groups)
+            if target is None:
+                continue
+            group, mod = target
+            if not mod.available and opt.qualifier is not Qualifier.NO:
+                self.result.unavailable.append(
+                    Unavailable("modifier", mod.id, mod.name, on_item=item.id, quantity=qty, text=opt.mention.text)
+                )
+                confirm = True
+                continue
+            replaces = None
+            if opt.replaces is not None:
+                old = self._modifier_for(item, opt.replaces, {})
+                replaces = old[1].id if old else None
+            lm = LineModifier(
+                catalog_id=mod.id,
+                name=mod.name,
+                quantity=opt.quantity,
+                qualifier=opt.qualifier,
+                replaces=replaces,
+                price_minor=modifier_price(mod.price_delta, opt.qualifier),
+                group_id=group.id,
+            )
+            if opt.declined:
+                declined.append(lm.model_copy(update={"qualifier": Qualifier.EXTRA, "price_minor": 0}))
+                continue
+            if (mod.id, opt.qualifier) in seen:
+                continue
+            seen.add((mod.id, opt.qualifier))
+            used_groups[group.id] = used_groups.get(group.id, 0) + 1
+            scores.append(opt.mention.score)
+            mods.append(lm)
+        confidence = round(min(scores), 3)
+        line = OrderLine(
+            catalog_id=item.id,
+            name=item.name,
+            quantity=qty,
+            variation_id=variation.id if variation else None,
+            variation_name=variation.name if variation else None,
+            modifiers=mods,
+            unit_price_minor=item.base_price(variation.id if variation else None),
+            confidence=confidence,
+        )
+        return ParsedLine(
+            line=line,
+            confidence=confidence,
+            needs_confirmation=confirm or confidence < CONFIRM_BELOW,
+            declined=declined,
+            inferred_item=inferred,
+            text=text,
+        )
+
+    def _modifier_for(self, item: Item, mention: Mention, used_groups: dict[str, int]):
+        """The option of this item that the mention names (a group with room left first)."""
+        best = None
+        for t in mention.candidates:
+            if t.kind != "modifier" or not self.m.accepts_modifier(item.id, t.modifier_id or ""):
+                continue
+            found = self.catalog.modifier(item, t.modifier_id or "")
+            if found is None:
+                continue
+            group = found[0]
+            full = group.max is not None and used_groups.get(group.id, 0) >= group.max
+            if not full:
+                return found
+            best = best or found
+        return best
