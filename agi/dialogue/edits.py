@@ -257,6 +257,16 @@ class EditsMixin:
                 return [], self._refuse(f"absurd quantity: {p.line.quantity} x {p.line.name}", "refuse_quantity")
         sure = [p.line for p in result.lines if not p.needs_confirmation]
         unsure = [p.line for p in result.lines if p.needs_confirmation]
+        out_of: list[str] = []
+        for un in result.unavailable:
+            if un.kind != "item":
+                # An 86'd size or option: say so; the line is confirmed without it.
+                out_of.append(un.name)
+                on = [line for line in sure if line.catalog_id == un.on_item]
+                unsure += on
+                sure = [line for line in sure if line not in on]
+        if out_of:
+            notes.append(P.say("out_of", lang, names=P.join_list(out_of, lang)))
         self._append(sure)
         for un in result.unavailable:
             item = self._unavailable_item(un)
@@ -281,8 +291,27 @@ class EditsMixin:
         if unsure:
             st.pending = Pending("guess", unsure)
             described = P.join_list([self._describe(self._priced_line(line)) for line in unsure], lang)
-            notes.append(P.say("confirm_guess", lang, item=described))
+            notes.append(P.say("still_want" if out_of else "confirm_guess", lang, item=described))
+            return sure, None
+        if result.partial and not result.lines:
+            notes.append(self._ask_which(result.partial[0]))
         return sure, None
+
+    def _ask_which(self, partial: Any) -> str:
+        """'a large pizza with mushrooms' on a menu of five pizzas: which one?"""
+        lang = self.state.language
+        options: list[OrderLine] = []
+        for item_id in partial.candidates:
+            item = self.catalog.item(item_id)
+            if item is None or not item.available:
+                continue
+            v = next((v for v in item.variations if partial.variation_name and v.name == partial.variation_name), None)
+            options.append(OrderLine(catalog_id=item.id, name=item.name, quantity=partial.quantity,
+                                     variation_id=v.id if v else None, variation_name=v.name if v else None,
+                                     modifiers=list(partial.modifiers)))
+        self.state.pending = Pending("which", options)
+        names = [self.catalog.item(o.catalog_id).display_name(lang) for o in options[:6]]  # type: ignore[union-attr]
+        return P.say("which_one", lang, options=P.join_list(names, lang, "or"))
 
     def _append(self, lines: list[OrderLine]) -> None:
         st = self.state

@@ -22,6 +22,8 @@ from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
 from agi.dialogue.readback import ReadbackMixin
+from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Action, Reply
 from agi.dialogue.slotfill import SlotFillingMixin
 from agi.dialogue.state import DialogueState, Pending
@@ -245,7 +247,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             # Giving pickup/delivery details is how callers say they are done.
             st.order_done = True
 
-        if self.state.pending is not None and self.state.pending.kind in ("guess", "alternative", "service"):
+        if self.state.pending is not None and self.state.pending.kind in ("guess", "alternative", "service", "which"):
             return Reply(" ".join(notes), hints=self._yes_no_hints())
 
         if not (changed or added or got_slots or notes):
@@ -262,6 +264,20 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         return reply
 
     # ------------------------------------------------------------ yes / no
+
+    def _pick_option(self, norm: str, options: list[OrderLine]) -> OrderLine | None:
+        """The option whose item the answer names best ("pepperoni", "the veggie one"):
+        words every option shares ("pizza") do not count."""
+        said = {w.rstrip("s") for w in tokenize(norm)}
+        word_sets = []
+        for option in options:
+            item = self.catalog.item(option.catalog_id)
+            names = " ".join(item.spoken_forms()) if item else option.name
+            word_sets.append({w.rstrip("s") for w in tokenize(names.lower())})
+        common = set.intersection(*word_sets) if word_sets else set()
+        scored = [(len(said & (words - common)), i) for i, words in enumerate(word_sets)]
+        score, index = max(scored, default=(0, -1))
+        return options[index] if score > 0 else None
 
     def _is_yes(self, norm: str) -> bool:
         lang = self.state.language
@@ -301,6 +317,15 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
                 st.callerid_declined = True
                 return Reply(P.say("ask_phone", st.language))
             return None
+        if pending.kind == "which":
+            st.pending = None
+            if parse_order(norm, self.catalog, st.language).lines:
+                return None  # a whole new order line: handled as such
+            picked = self._pick_option(norm, pending.lines)
+            if picked is not None:
+                self._append([picked])
+                return self._next(added=[picked])
+            return self._next() if no else None
         if pending.kind == "service" and yes and not self._has_content(norm):
             st.pending = None
             slot_id, service_id = (pending.rule_id or "=").split("=", 1)

@@ -29,6 +29,21 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Lo siento, solo puedo tomar de {low} a {high} {slot}.",
         "zh": "抱歉，{slot}只能是{low}到{high}。",
     },
+    "out_of": {
+        "en": "Sorry, we're out of {names} today.",
+        "es": "Lo siento, hoy no tenemos {names}.",
+        "zh": "抱歉，今天{names}没有了。",
+    },
+    "still_want": {
+        "en": "Would you still like {item}?",
+        "es": "¿Aún quiere {item}?",
+        "zh": "还要{item}吗？",
+    },
+    "which_one": {
+        "en": "Which one would you like: {options}?",
+        "es": "¿Cuál le gustaría: {options}?",
+        "zh": "您要哪一种：{options}？",
+    },
     "noted": {
         "en": "Okay, changed.",
         "es": "Listo, cambiado.",
