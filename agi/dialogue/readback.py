@@ -88,6 +88,8 @@ class ReadbackMixin:
         text = self._when_text(when)
         if when.date() == self.now.date():
             return {"en": "at ", "es": "a las ", "zh": ""}[lang] + text
+        if when.date() == self.now.date() + timedelta(days=1):
+            return text
         return {"en": "on ", "es": "el ", "zh": ""}[lang] + text
 
     def _when_text(self, when: datetime) -> str:

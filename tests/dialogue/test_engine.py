@@ -1,0 +1,191 @@
+"""Mixed-initiative behaviours of the dialogue engine, one conversation each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from agi import events as ev
+from agi.playbook import load_playbook
+from agi.simulate import Script, ScriptCaller, TextCall
+
+ROOT = Path(__file__).resolve().parents[2]
+FRIDAY_6PM = datetime(2026, 11, 20, 18, 0)
+
+
+@pytest.fixture(scope="module")
+def pizzeria():
+    return load_playbook(ROOT / "playbooks" / "pizzeria.yaml")
+
+
+def call(loaded, at=FRIDAY_6PM, caller="+15551234567", language=None):
+    commits: list = []
+
+    def commit(ticket, key):
+        commits.append((ticket, key))
+        return ev.CommitDone("ORD-0042", key, "local")
+
+    c = TextCall(loaded, Script(caller=ScriptCaller(number=caller, language=language), at=at), commit)
+    c.commits = commits  # type: ignore[attr-defined]
+    return c
+
+
+def lines(c):
+    return [(line.catalog_id, line.variation_id, line.quantity, sorted((m.catalog_id, m.qualifier.value) for m in line.modifiers))
+            for line in c.controller.engine.state.lines]
+
+
+def test_several_slots_in_one_breath(pizzeria):
+    c = call(pizzeria)
+    c.say("two large pepperoni pizzas for pickup at 6:30, name's Maria")
+    st = c.controller.engine.state
+    assert lines(c) == [("pizza-pepperoni", "pep-large", 2, [])]
+    assert st.slots["fulfillment"].value == "pickup"
+    assert st.slots["time"].strftime("%H:%M") == "18:30"
+    assert st.slots["name"] == "Maria"
+
+
+@pytest.mark.parametrize(
+    "correction, expected",
+    [
+        ("make that three", [("pizza-pepperoni", "pep-large", 3, []), ("coke", None, 1, [])]),
+        ("actually make the pizza a medium", [("pizza-pepperoni", "pep-medium", 2, []), ("coke", None, 1, [])]),
+        ("change the coke to a sprite", [("pizza-pepperoni", "pep-large", 2, []), ("sprite", None, 1, [])]),
+        ("no, not the coke", [("pizza-pepperoni", "pep-large", 2, [])]),
+        ("add extra cheese to the pizza", [("pizza-pepperoni", "pep-large", 2, [("top-cheese", "extra")]),
+                                           ("coke", None, 1, [])]),
+    ],
+)
+def test_corrections_and_removals(pizzeria, correction, expected):
+    c = call(pizzeria)
+    c.say("two large pepperoni pizzas and a coke")
+    c.say(correction)
+    got = lines(c)
+    # "make that three" applies to the last line the caller touched
+    if correction == "make that three":
+        expected = [("pizza-pepperoni", "pep-large", 2, []), ("coke", None, 3, [])]
+    assert got == expected
+
+
+def test_generic_word_picks_the_line(pizzeria):
+    c = call(pizzeria)
+    c.say("two large pepperoni pizzas and a caesar salad")
+    c.say("actually make that three pizzas")
+    assert lines(c)[0][2] == 3 and lines(c)[1][2] == 1
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("how much is a large pepperoni pizza?", "$16.99"),
+        ("what comes on the veggie pizza?", "mushrooms, onions, green peppers and black olives"),
+        ("what sizes does the margherita come in?", "small, medium and large"),
+        ("are you open on sunday?", "Sunday from 12 pm to 9 pm"),
+        ("do you deliver to midtown?", "downtown and midtown"),
+    ],
+)
+def test_questions_are_answered_and_the_order_resumes(pizzeria, question, answer):
+    c = call(pizzeria)
+    c.say("a small cheese pizza")
+    bot = c.say(question)
+    assert answer in bot
+    assert bot.endswith("Anything else?")
+    assert lines(c) == [("pizza-cheese", "size-small", 1, [])]
+
+
+def test_order_so_far(pizzeria):
+    c = call(pizzeria)
+    c.say("a small cheese pizza and two cokes")
+    bot = c.say("what did I order so far?")
+    assert "1 small cheese pizza and 2 cokes, $15.97" in bot
+
+
+def test_size_is_asked_when_missing(pizzeria):
+    c = call(pizzeria)
+    bot = c.say("a veggie pizza")
+    assert "What size would you like the veggie pizza: small, medium or large?" in bot
+    c.say("medium")
+    assert lines(c) == [("pizza-veggie", "veg-medium", 1, [])]
+
+
+def test_which_item_when_options_name_none(pizzeria):
+    c = call(pizzeria)
+    bot = c.say("a large pizza with mushrooms")
+    assert bot.startswith("Which one would you like")
+    c.say("the pepperoni one")
+    assert lines(c) == [("pizza-pepperoni", "pep-large", 1, [("top-mushrooms", "normal")])]
+
+
+def test_unavailable_item_offers_a_named_alternative(pizzeria):
+    c = call(pizzeria)
+    bot = c.say("a large hawaiian pizza")
+    assert "hawaiian pizza is not available today" in bot and "Would you like veggie pizza instead?" in bot
+    c.say("sure")
+    assert lines(c) == [("pizza-veggie", "veg-large", 1, [])]
+
+
+def test_unavailable_option_is_named(pizzeria):
+    c = call(pizzeria)
+    bot = c.say("a medium cheese pizza with jalapenos")
+    assert "we're out of jalapenos" in bot
+    c.say("yes")
+    assert lines(c) == [("pizza-cheese", "size-medium", 1, [])]
+
+
+def test_closed_takes_a_future_order_inside_hours(pizzeria):
+    c = call(pizzeria, at=datetime(2026, 11, 20, 23, 30))  # Friday, closed at 23:00
+    assert "We're closed right now" in c.turns[0]["bot"]
+    c.say("a small cheese pizza for pickup")
+    c.say("that's all")
+    bot = c.say("no thanks")
+    assert "What time would you like it? The earliest is tomorrow at 11:20 am" in bot
+    bot = c.say("at 10 am tomorrow")
+    assert "Sorry, we're not open tomorrow at 10 am. We're open Saturday from 11 am to 11 pm" in bot
+    c.say("tomorrow at noon")
+    c.say("Maria")
+    c.say("yes")
+    readback = c.turns[-1]["bot"]
+    assert "tomorrow at 12 pm" in readback and "$10.99" in readback
+
+
+def test_spanish_call(pizzeria):
+    c = call(pizzeria, language="es")
+    c.say("quiero dos pizzas de pepperoni grandes para recoger")
+    bot = c.say("eso es todo")
+    assert "coca cola" in bot
+    c.say("no gracias")
+    c.say("me llamo Lucía")
+    c.say("sí")
+    bot = c.turns[-1]["bot"]
+    assert "El total es $33.98" in bot
+    c.say("sí")
+    assert c.controller.outcome == "committed"
+    assert c.commits[0][0].language == "es"
+
+
+def test_chinese_call(pizzeria):
+    c = call(pizzeria)
+    c.say("我要两个大的意式辣香肠披萨，自取")
+    c.say("就这些")
+    c.say("不用")
+    c.say("我叫王伟")
+    bot = c.say("是的")
+    assert "总共33.98美元" in bot
+    c.say("对")
+    assert c.controller.outcome == "committed"
+    assert c.commits[0][0].customer.name == "王伟"
+
+
+def test_absurd_quantity_is_refused_without_a_ticket(pizzeria):
+    c = call(pizzeria)
+    c.say("give me 500 large pepperoni pizzas")
+    assert c.controller.outcome == "refused" and not c.commits
+
+
+def test_large_order_goes_to_a_person(pizzeria):
+    c = call(pizzeria)
+    c.say("ten large pepperoni pizzas")
+    assert c.controller.outcome == "transferred"
+    assert c.controller.transfer["reason"].startswith("large order")
