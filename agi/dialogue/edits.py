@@ -344,9 +344,18 @@ class EditsMixin:
         return P.say("unavailable", lang, name=item.display_name(lang), alternative=alternative)
 
     def _alternative(self, item: Item) -> Item | None:
-        """An available item of the same category, closest in price."""
+        """An available item of the same category: the one whose name shares
+        the most words ("tablet screen replacement" -> "phone screen
+        replacement"), then the closest in price."""
         price = item.base_price()
         same = [i for i in self.catalog.items if i.category == item.category and i.available and i.id != item.id]
         if not same:
             return None
-        return min(same, key=lambda i: abs(i.base_price() - price))
+        words = set(tokenize(item.name.lower()))
+        common = set.intersection(*(set(tokenize(i.name.lower())) for i in same + [item]))
+
+        def closeness(other: Item) -> tuple[int, int]:
+            shared = len((words & set(tokenize(other.name.lower()))) - common)
+            return (-shared, abs(other.base_price() - price))
+
+        return min(same, key=closeness)

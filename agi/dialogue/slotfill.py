@@ -191,8 +191,10 @@ class SlotFillingMixin:
             if lexicon.contains(before, lexicon.REMOVE[lang] + lexicon.REMOVE["en"]) or re.search(r"\bnot\b", before):
                 continue
             chosen = item
-        if chosen is None or chosen.id == current:
+        if chosen is None:
             return None
+        if chosen.id == current:
+            return current  # said again ("just the gel manicure"): understood, nothing changes
         if not chosen.available:
             alt = self._alternative(chosen)
             notes.append(self._unavailable_text(chosen, alt))
