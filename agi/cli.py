@@ -15,11 +15,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callticket", description="Phone calls in, POS tickets out.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(agi.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"agi.commands.{info.name}")
+        try:
+            module = importlib.import_module(f"agi.commands.{info.name}")
+        except ImportError as exc:
+            # One command whose optional dependency is missing must not take
+            # every other command down with it.
+            _register_broken(subparsers, info.name.replace("_", "-"), exc)
+            continue
         register = getattr(module, "register", None)
         if register is not None:
             register(subparsers)
     return parser
+
+
+def _register_broken(subparsers: argparse._SubParsersAction, name: str, exc: ImportError) -> None:
+    p = subparsers.add_parser(name, help=f"(unavailable: {exc})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def fail(_args: argparse.Namespace) -> int:
+        print(f"callticket {name}: unavailable: {exc}", file=sys.stderr)
+        return 2
+
+    p.set_defaults(func=fail)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

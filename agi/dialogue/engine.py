@@ -11,7 +11,7 @@ states the total.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from agi.catalog import Catalog
