@@ -1,0 +1,199 @@
+"""The live catalog of every location: what the dialogue reads on each turn.
+
+    store = CatalogStore()
+    store.register("pizzeria", adapter, refresh_s=60)
+    store.start()                          # background refresh on each interval
+    catalog = store.current("pizzeria")    # cheap: the cached, normalised catalog
+    store.apply(change)                    # from a webhook: 86 at once, or re-sync now
+
+A webhook's availability change is applied to the cached catalog before the
+webhook is answered, so the next dialogue turn already refuses the item. A
+change that arrives while a full refresh is in flight is re-applied on top of
+the refreshed catalog (the fetch may have read the POS just before the change).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from adapters.base import Adapter, CatalogChange
+from agi.catalog import Catalog
+
+log = logging.getLogger("callticket.catalog")
+
+Listener = Callable[[str, Catalog], None]
+
+
+@dataclass
+class _Location:
+    adapter: Adapter
+    refresh_s: float
+    catalog: Catalog | None = None
+    loaded_at: float = 0.0  # monotonic
+    next_at: float = 0.0
+    fetch_started: float | None = None
+    recent: list[tuple[float, dict[str, bool]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one fetch at a time per location
+    error: str | None = None
+
+
+class CatalogStore:
+    def __init__(self, refresh_s: float = 60.0, metrics=None):
+        self.default_refresh_s = refresh_s
+        self.metrics = metrics
+        self._locations: dict[str, _Location] = {}
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listeners: list[Listener] = []
+
+    # ------------------------------------------------------------ set up
+
+    def register(self, location: str, adapter: Adapter, refresh_s: float | None = None) -> None:
+        with self._guard:
+            self._locations[location] = _Location(adapter, refresh_s or self.default_refresh_s)
+        self._wake.set()
+
+    def adapter(self, location: str) -> Adapter | None:
+        entry = self._locations.get(location)
+        return entry.adapter if entry else None
+
+    def locations(self) -> list[str]:
+        return list(self._locations)
+
+    # ----------------------------------------------------------- reading
+
+    def current(self, location: str) -> Catalog:
+        """The location's catalog; fetched now if it was never loaded."""
+        entry = self._entry(location)
+        catalog = entry.catalog
+        if catalog is None:
+            return self.refresh(location)
+        return catalog
+
+    def age_s(self, location: str) -> float | None:
+        entry = self._entry(location)
+        return None if entry.catalog is None else time.monotonic() - entry.loaded_at
+
+    # ---------------------------------------------------------- updating
+
+    def refresh(self, location: str) -> Catalog:
+        """Fetch the whole catalog from the POS now (the interval refresh and `resync`)."""
+        entry = self._entry(location)
+        with entry.lock:
+            started = time.monotonic()
+            entry.fetch_started = started
+            try:
+                fresh = entry.adapter.fetch_catalog()
+            except Exception as exc:
+                entry.error = f"{type(exc).__name__}: {exc}"
+                entry.next_at = time.monotonic() + min(entry.refresh_s, 10.0)  # try again soon
+                log.warning("catalog refresh failed", extra={"fields": {"location": location, "error": entry.error}})
+                if entry.catalog is not None:
+                    return entry.catalog  # keep serving the last good catalog
+                raise
+            finally:
+                entry.fetch_started = None
+            with self._guard:
+                # Changes pushed while we were fetching win over what the fetch read.
+                late = {}
+                for at, changes in entry.recent:
+                    if at >= started - 1.0:
+                        late.update(changes)
+                entry.recent = [(at, c) for at, c in entry.recent if at >= started - 1.0]
+                if late:
+                    fresh = _with(fresh, late)
+                entry.catalog = fresh
+                entry.loaded_at = time.monotonic()
+                entry.next_at = entry.loaded_at + entry.refresh_s
+                entry.error = None
+            if self.metrics is not None:
+                self.metrics.catalog_loaded_at[location] = time.time()
+        self._notify(location, fresh)
+        return fresh
+
+    def apply(self, change: CatalogChange, location: str | None = None) -> None:
+        """Apply a webhook's change: availability at once, a re-sync in the background."""
+        location = location or change.location
+        if location is None or location not in self._locations:
+            raise KeyError(f"no catalog location {location!r}")
+        entry = self._locations[location]
+        if change.availability:
+            with self._guard:
+                entry.recent.append((time.monotonic(), dict(change.availability)))
+                if entry.catalog is not None:
+                    entry.catalog = _with(entry.catalog, change.availability)
+                catalog = entry.catalog
+            if catalog is not None:
+                self._notify(location, catalog)
+        if change.resync:
+            with self._guard:
+                entry.next_at = 0.0
+            self._wake.set()
+            if self._thread is None:  # no background thread: re-sync in the caller
+                self.refresh(location)
+
+    # ------------------------------------------------------ background
+
+    def start(self) -> CatalogStore:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="catalog-sync", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = time.monotonic()
+            due = [loc for loc, e in list(self._locations.items()) if e.next_at <= now]
+            for loc in due:
+                if self._stop.is_set():
+                    return
+                try:
+                    self.refresh(loc)
+                except Exception:
+                    pass  # logged in refresh; retried at next_at
+            with self._guard:
+                nxt = min((e.next_at for e in self._locations.values()), default=now + 1.0)
+            self._wake.wait(max(0.0, min(nxt - time.monotonic(), 5.0)))
+            self._wake.clear()
+
+    # ----------------------------------------------------------- helpers
+
+    def _entry(self, location: str) -> _Location:
+        try:
+            return self._locations[location]
+        except KeyError:
+            raise KeyError(f"no catalog location {location!r}") from None
+
+    def _notify(self, location: str, catalog: Catalog) -> None:
+        for listener in self.listeners:
+            try:
+                listener(location, catalog)
+            except Exception:
+                log.exception("catalog listener failed")
+
+
+def _with(catalog: Catalog, changes: dict[str, bool]) -> Catalog:
+    """Availability changes; an 86'd variation that is the item's last one takes the item out too."""
+    known = set(catalog.ids())
+    relevant = {k: v for k, v in changes.items() if k in known}
+    if not relevant:
+        return catalog
+    updated = catalog.with_availability(relevant)
+    items = {}
+    for item in updated.items:
+        if item.variations and any(v.id in relevant for v in item.variations):
+            items[item.id] = any(v.available for v in item.variations)
+    return updated.with_availability(items) if items else updated
