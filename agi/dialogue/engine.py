@@ -219,6 +219,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             self._is_question(norm)
             and self._raw_text.rstrip().endswith(("?", "？"))
             and not self._has_content_slots(norm)
+            and not self._is_request(norm)
         ):
             # A question we cannot answer must not turn into an order line.
             return self._not_understood()
@@ -288,6 +289,12 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
     def _is_no(self, norm: str) -> bool:
         lang = self.state.language
         return bool(lexicon.contains(norm, lexicon.NO[lang]) or lexicon.contains(norm, lexicon.NO["en"]))
+
+    def _is_request(self, norm: str) -> bool:
+        """A polite order ("can I get a salad?") with something orderable in it."""
+        lang = self.state.language
+        said = lexicon.contains(norm, lexicon.REQUEST[lang]) or lexicon.contains(norm, lexicon.REQUEST["en"])
+        return bool(said) and bool(self.mentions(norm))
 
     def _has_content_slots(self, norm: str) -> bool:
         return bool(S.parse_time_of_day(norm) or S.parse_phone(norm) or S.parse_address(norm, False))

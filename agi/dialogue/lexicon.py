@@ -166,6 +166,16 @@ QUESTION_DELIVERY_AREA = {
     "es": ("entregan en", "hacen entregas", "zona de entrega", "llevan a", "reparten"),
     "zh": ("送到", "配送范围", "能送", "送不送"),
 }
+# "Can I get ...?" is an order said as a question, not a question to answer.
+REQUEST = {
+    "en": ("can i get", "can i have", "can i order", "can i add", "could i get", "could i have", "could i order",
+           "may i have", "may i get", "can we get", "can we have", "could we get", "can you get me",
+           "can you add", "could you add", "can i also get", "can i please get", "could i please get",
+           "can you do", "could you do", "can you make"),
+    "es": ("me puede dar", "me puedes dar", "me da", "me das", "puedo pedir", "me pone", "me pones",
+           "podría pedir", "podria pedir", "me podría dar", "me podria dar", "puede agregar", "puedes agregar"),
+    "zh": ("可以给我", "能给我", "我可以要", "可以要", "能不能给我", "可以加"),
+}
 QUESTION_SO_FAR = {
     "en": ("what did i order", "what have i ordered", "what do i have", "read that back", "repeat my order",
            "what's my order", "what is my order", "what's in my order", "so far", "read it back",

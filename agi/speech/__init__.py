@@ -1,1 +1,1 @@
-
+"""Hearing and speaking: VAD endpointing, Whisper speech-to-text, TTS voices, DTMF."""

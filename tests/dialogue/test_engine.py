@@ -189,3 +189,19 @@ def test_large_order_goes_to_a_person(pizzeria):
     c.say("ten large pepperoni pizzas")
     assert c.controller.outcome == "transferred"
     assert c.controller.transfer["reason"].startswith("large order")
+
+
+@pytest.mark.parametrize("said", [
+    "Hi, can I get two large pepperoni pizzas and a caesar salad?",
+    "Could I have 2 large pepperoni pizzas and a caesar salad?",
+])
+def test_an_order_asked_as_a_question_is_taken(pizzeria, said):
+    c = call(pizzeria)
+    c.say(said)
+    assert lines(c) == [("pizza-pepperoni", "pep-large", 2, []), ("caesar-salad", None, 1, [])]
+
+
+def test_a_question_we_cannot_answer_orders_nothing(pizzeria):
+    c = call(pizzeria)
+    c.say("is the pepperoni pizza any good?")
+    assert lines(c) == []

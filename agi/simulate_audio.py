@@ -1,0 +1,214 @@
+"""`simulate --audio`: a scripted call spoken over a simulated phone line.
+
+Each caller turn is rendered to speech (voices and rates rotate over
+espeak-ng and flite), sent through 8 kHz G.711 µ-law and streamed in 20 ms
+frames, in real time, into the same `CallSession` a live Asterisk call uses:
+VAD -> STT -> dialogue -> TTS -> paced playout. So `heard` is what the
+recogniser made of it and `latency_ms` is the measured time from the end of
+the caller's speech to the first frame of the reply.
+
+A turn of the form "DTMF 1" presses that key instead of speaking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agi import events as ev
+from agi.call import CallController
+from agi.media.loopback import LoopbackLine
+from agi.playbook import LoadedPlaybook
+from agi.session import CallSession, SpeechServices, shared_speech
+from agi.simulate import Committer, Script, call_time
+from agi.speech.tts import Voice
+
+# Caller voices, rotated turn by turn: both engines, several timbres and
+# rates, so a result does not hinge on one synthetic voice. flite's voices
+# lead: espeak-ng's formant speech loses most of its intelligibility in the
+# 8 kHz band of a phone line (Whisper tiny.en: ~25% word errors on flite,
+# 45-60% on the clearest espeak-ng voices), and real callers are clearer still.
+CALLER_VOICES: tuple[Voice, ...] = (
+    Voice("flite", "rms", None, 150, 50),
+    Voice("flite", "slt", None, 155, 50),
+    Voice("flite", "kal16", None, 150, 50),
+    Voice("espeak-ng", "en-us", "victor", 135, 50),
+    Voice("flite", "rms", None, 170, 50),
+    Voice("flite", "slt", None, 140, 50),
+    Voice("flite", "awb", None, 145, 50),
+    Voice("espeak-ng", "en-us", "benjamin", 140, 50),
+)
+OTHER_LANGUAGE_VOICES = {
+    "es": (Voice("espeak-ng", "es-419", "m3", 150, 50, "es"), Voice("espeak-ng", "es", "f3", 150, 55, "es")),
+    "zh": (Voice("espeak-ng", "cmn", "m3", 140, 50, "zh"), Voice("espeak-ng", "cmn", "f3", 140, 55, "zh")),
+}
+_DTMF = re.compile(r"^\s*dtmf\s+([0-9*#A-D]+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AudioOptions:
+    codec: str | None = "ulaw"
+    noise_dbfs: float | None = None  # line hiss under the caller; None: digital silence
+    gap_s: float = 0.4  # the caller's pause after the bot stops talking
+    voice_offset: int = 0  # where the voice rotation starts
+    turn_timeout_s: float = 30.0
+    retry_unheard: bool = True  # say a turn again when nothing was recognised
+    playout_speed: float = 1.0  # >1: the simulated caller hears the bot faster (benchmarks)
+
+
+def caller_voice(language: str, index: int) -> Voice:
+    voices: Sequence[Voice] = OTHER_LANGUAGE_VOICES.get(language[:2], CALLER_VOICES)
+    return voices[index % len(voices)]
+
+
+def run_audio(
+    loaded: LoadedPlaybook,
+    script: Script,
+    committer: Committer,
+    call_id: str | None = None,
+    *,
+    speech: SpeechServices | None = None,
+    options: AudioOptions | None = None,
+) -> dict[str, Any]:
+    """Run one scripted call through the audio path; the `simulate --json` result."""
+    return asyncio.run(audio_call(loaded, script, committer, call_id, speech=speech, options=options))
+
+
+async def audio_call(
+    loaded: LoadedPlaybook,
+    script: Script,
+    committer: Committer,
+    call_id: str | None = None,
+    *,
+    speech: SpeechServices | None = None,
+    options: AudioOptions | None = None,
+    stats: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The coroutine behind `run_audio`: several run side by side in one loop (bench).
+
+    `stats`, when given, receives what the JSON does not carry: turns the bot
+    never answered in time, and early recognitions used.
+    """
+    options = options or AudioOptions()
+    speech = speech or shared_speech()
+    call_id = call_id or uuid.uuid4().hex
+    language = script.caller.language or loaded.playbook.business.languages[0]
+    await asyncio.get_running_loop().run_in_executor(None, speech.warm, loaded.playbook.business.languages)
+    controller = CallController(
+        loaded, now=call_time(loaded, script), call_id=call_id, recent_hangups=script.recent_hangups
+    )
+    line = LoopbackLine(
+        8000, codec=options.codec, noise_dbfs=options.noise_dbfs, seed=hash(call_id) & 0xFFFF,
+        playout_speed=options.playout_speed,
+    )
+    session = CallSession(controller, line, speech, on_commit=committer)
+    await line.start()
+    running = asyncio.create_task(session.run(ev.CallStarted(script.caller.number, None, script.caller.language, call_id)))
+    caller = _Caller(session, line, running, options, speech, language)
+    turns: list[dict[str, Any]] = []
+    try:
+        await caller.wait_bot_turn(since_spoken=0, since_exchange=0)
+        turns.append({"caller": "", "heard": "", "bot": caller.bot_text(0), "latency_ms": 0})
+        for text in script.say:
+            if running.done() or controller.finished:
+                break
+            turns.append(await caller.turn(text))
+    finally:
+        line.hang_up()
+        await asyncio.wait({running}, timeout=options.turn_timeout_s)
+        await line.close()
+    if stats is not None:
+        stats["timeouts"] = caller.timeouts
+        stats["early_used"] = session.early.used if session.early else 0
+        stats["utterances"] = len(session.result.exchanges)
+    result = controller.result()
+    result["turns"] = turns
+    return result
+
+
+class _Caller:
+    """Speaks the script's turns, each after the bot has finished its own."""
+
+    def __init__(
+        self,
+        session: CallSession,
+        line: LoopbackLine,
+        running: asyncio.Task[Any],
+        options: AudioOptions,
+        speech: SpeechServices,
+        language: str,
+    ):
+        self.session = session
+        self.line = line
+        self.running = running
+        self.options = options
+        self.speech = speech
+        self.language = language
+        self.index = options.voice_offset
+        self.timeouts = 0
+
+    def bot_text(self, since_spoken: int) -> str:
+        return " ".join(text for _, _, text in self.session.result.spoken[since_spoken:])
+
+    async def turn(self, text: str) -> dict[str, Any]:
+        spoken_mark = len(self.session.result.spoken)
+        exchange_mark = len(self.session.result.exchanges)
+        await asyncio.sleep(self.options.gap_s)
+        key = _DTMF.match(text)
+        if key:
+            for digit in key.group(1):
+                self.line.dtmf(digit)
+        else:
+            await self._say(text)
+        await self.wait_bot_turn(spoken_mark, exchange_mark)
+        new = self.session.result.exchanges[exchange_mark:]
+        if not key and self.options.retry_unheard and new and not any(e.heard for e in new) and not self.finished:
+            # Nothing recognised (and so no answer): say it again, as a caller would.
+            await asyncio.sleep(self.options.gap_s)
+            await self._say(text)
+            await self.wait_bot_turn(len(self.session.result.spoken), len(self.session.result.exchanges))
+            new = self.session.result.exchanges[exchange_mark:]
+        heard = " ".join(e.heard or (f"DTMF {e.dtmf}" if e.dtmf else "") for e in new).strip()
+        latency = next((e.latency_ms for e in new if e.latency_ms is not None), None)
+        return {
+            "caller": text,
+            "heard": heard,
+            "bot": self.bot_text(spoken_mark),
+            "latency_ms": latency if latency is not None else 0,
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.running.done() or self.session.controller.finished
+
+    async def _say(self, text: str) -> None:
+        voice = caller_voice(self.language, self.index)
+        self.index += 1
+        loop = asyncio.get_running_loop()
+        pcm = await loop.run_in_executor(self.speech.tts_pool, self.speech.speaker.render, text, voice, voice.language)
+        await self.line.say(pcm)
+
+    async def wait_bot_turn(self, since_spoken: int, since_exchange: int) -> None:
+        """Until the bot answered (or gave up) and has been quiet a moment."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.turn_timeout_s
+        result = self.session.result
+        answered = False
+        quiet_since: float | None = None
+        while loop.time() < deadline and not self.finished:
+            heard_all = len(result.exchanges) > since_exchange and not self.session.busy
+            answered = answered or len(result.spoken) > since_spoken or (heard_all and not any(
+                e.heard for e in result.exchanges[since_exchange:]))
+            if answered and not self.session.busy and not self.line.bot_speaking:
+                quiet_since = quiet_since or loop.time()
+                if loop.time() - quiet_since >= 0.3:
+                    return
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.02)
+        if not self.finished:
+            self.timeouts += 1

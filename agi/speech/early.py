@@ -1,0 +1,85 @@
+"""Early recognition: start speech-to-text at the caller's first pause.
+
+The endpointer waits `end_silence_ms` (600 ms by default) before it calls an
+utterance finished; recognising only then puts that whole wait in front of
+the recogniser's own time. Instead a shadow endpointer, fed the same frames
+with the same settings, reports the utterance at a short pause (250 ms); its
+audio is recognised right away, and when the real end comes a moment later
+with the same audio (plus nothing but the silence that followed), that
+result is used. If the caller went on talking, the early result is simply
+not used. Early work is skipped when the pool is busy, so under load it
+never delays other calls' utterances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agi.speech.stt import SttPool, SttResult
+from agi.speech.vad import Endpointer, SpeechPause, SpeechStart
+
+
+@dataclass
+class _Guess:
+    pcm: bytes
+    language: str | None
+    hints: tuple[str, ...]
+    task: asyncio.Task[SttResult]
+
+
+class EarlyRecognizer:
+    def __init__(self, endpointer: Endpointer, stt: SttPool, languages: Sequence[str] = ()):
+        if not endpointer.pause_frames:
+            raise ValueError("the shadow endpointer needs pause_ms")
+        self.endpointer = endpointer
+        self.stt = stt
+        self.languages = tuple(languages)
+        frames = min(endpointer.end_silence_frames, endpointer.preroll_frames) - endpointer.pause_frames
+        self._max_extra = max(0, frames) * endpointer.frame_bytes
+        self._guess: _Guess | None = None
+        self.started = 0
+        self.used = 0
+
+    def feed(self, pcm: bytes, language: str | None, hints: Sequence[str]) -> None:
+        for event in self.endpointer.feed(pcm):
+            if isinstance(event, SpeechPause):
+                self._start(event.pcm, language, tuple(hints))
+            elif isinstance(event, SpeechStart) and self._guess is not None:
+                self._drop()
+
+    def claim(self, pcm: bytes, language: str | None, hints: Sequence[str]) -> asyncio.Task[SttResult] | None:
+        """The early result for this utterance, when it was recognised from the same audio."""
+        guess, self._guess = self._guess, None
+        if guess is None:
+            return None
+        extra = len(pcm) - len(guess.pcm)
+        if 0 <= extra <= self._max_extra and pcm.startswith(guess.pcm) and guess.language == language and guess.hints == tuple(hints):
+            self.used += 1
+            return guess.task
+        guess.task.cancel()
+        return None
+
+    def close(self) -> None:
+        self._drop()
+
+    def _start(self, pcm: bytes, language: str | None, hints: tuple[str, ...]) -> None:
+        self._drop()
+        if self.stt.waiting >= self.stt.size:
+            return  # the pool is busy: early work would only delay other calls
+        self.started += 1
+        task = asyncio.ensure_future(self.stt.transcribe(pcm, self.endpointer.sample_rate, language, hints, self.languages))
+        task.add_done_callback(_consume)
+        self._guess = _Guess(pcm, language, hints, task)
+
+    def _drop(self) -> None:
+        if self._guess is not None:
+            self._guess.task.cancel()
+            self._guess = None
+
+
+def _consume(task: asyncio.Task[SttResult]) -> None:
+    """An unused guess that failed is not an error anyone must hear about."""
+    if not task.cancelled():
+        task.exception()

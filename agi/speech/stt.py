@@ -1,0 +1,527 @@
+"""Speech-to-text with faster-whisper (CTranslate2), offline, shared by all calls.
+
+One `Recognizer` per process holds the Whisper weights (loaded once, lazily)
+and one `SttPool` bounds how many utterances are decoded at once; every call
+of the worker shares both, so an added call costs no model memory.
+
+Phone utterances are short, and Whisper normally pads every input to 30 s:
+we run the encoder on the utterance plus a margin only (CTranslate2 accepts
+a shorter mel window), which cuts the encoder's cost several-fold at the same
+transcript on call-length audio. Decoding is greedy, never conditioned on
+earlier text, and biased by a prompt built from what the caller is likely to
+say now (catalog names, the answers to the question just asked).
+
+Whisper writes words onto silence and noise. Three gates keep a cough from
+becoming an order line: only VAD-endpointed speech reaches us, a segment
+whose no-speech probability is high (or whose tokens are improbable and
+repetitive) is dropped, and text made of filler alone is returned empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from agi.media.frames import to_float32
+from agi.media.resample import resample
+from agi.speech import models
+
+WHISPER_RATE = 16000
+FRAMES_PER_SECOND = 100  # mel frames
+FULL_WINDOW = 3000  # 30 s: what Whisper was trained on
+MAX_TOKENS = 448
+
+
+@dataclass(frozen=True)
+class SttSettings:
+    """How the process recognises speech (from the worker config's `stt:`)."""
+
+    # "auto": tiny.en for English calls, multilingual base for the others and
+    # for language detection; "tiny.en" / "base" / a directory: that model only.
+    model: str = "auto"
+    device: str = "auto"  # cpu | cuda | auto
+    compute_type: str | None = None  # default int8 on CPU, float16 on CUDA
+    # Decodes running at once (one model, shared) x CPU threads each: on a
+    # small CPU one thread per decode and one decode per core serves the most
+    # calls (measured on 2 cores: p95 reply latency 1.0 s vs 1.6 s for 1 x 2).
+    pool_size: int = 2
+    threads: int = 1
+    beam_size: int = 1
+    # The encoder sees the utterance plus this margin (s), at least min_window_s;
+    # 30 s gives Whisper's own full window.
+    window_margin_s: float = 1.0
+    min_window_s: float = 10.0
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    hard_no_speech: float = 0.85  # dropped whatever the token scores say
+    compression_ratio_threshold: float = 2.4
+    max_prompt_words: int = 40
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class SttResult:
+    text: str
+    language: str | None
+    confidence: float  # exp(mean token log-probability), 0 when nothing was heard
+    no_speech_prob: float
+    audio_ms: int
+    compute_ms: int
+    dropped: str | None = None  # why text was withheld (no speech, repetitive, ...)
+    language_probability: float | None = None
+
+
+@dataclass
+class SttStats:
+    utterances: int = 0
+    audio_s: float = 0.0
+    compute_s: float = 0.0
+    dropped: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def rtf(self) -> float:
+        """Compute time per second of audio (below 1 is faster than real time)."""
+        return self.compute_s / self.audio_s if self.audio_s else 0.0
+
+
+# Words Whisper says to noise or breathing; alone they are not an answer.
+_FILLER = {"", "you", "thank you", "thanks", "thanks for watching", "bye", "uh", "um", "hmm", "mm", "oh", "ah", "so"}
+
+
+def _filler(text: str) -> bool:
+    words = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower()).split()
+    return " ".join(words) in _FILLER
+
+
+def _words(text: str) -> list[str]:
+    return "".join(ch if ch.isalnum() or ch.isspace() or ch == "'" else " " for ch in text.lower()).split()
+
+
+def collapse_repeats(text: str) -> str:
+    """'That's all. That's all. That's all' -> 'That's all.'
+
+    With a short encoder window Whisper sometimes loops over the utterance; a
+    caller does not say the same sentence twice in one breath.
+    """
+    sentences = [p.strip() for p in re.split(r"(?<=[.?!。？！])\s*", text) if p.strip()]
+    kept: list[str] = []
+    for sentence in sentences:
+        words = _words(sentence)
+        if kept and words:
+            last = _words(kept[-1])
+            if words == last or (len(words) < len(last) and last[: len(words)] == words):
+                continue
+        kept.append(sentence)
+    return " ".join(kept)
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def build_prompt(hints: Iterable[str], max_words: int = 40) -> str:
+    """A short, natural prompt from hint phrases, most important first."""
+    seen: set[str] = set()
+    parts: list[str] = []
+    words = 0
+    for hint in hints:
+        phrase = " ".join(str(hint).split())
+        key = phrase.lower()
+        if not phrase or key in seen:
+            continue
+        n = len(phrase.split())
+        if words + n > max_words:
+            break
+        seen.add(key)
+        parts.append(phrase)
+        words += n
+    return (", ".join(parts) + ".") if parts else ""
+
+
+def _device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # no CUDA runtime at all
+        return "cpu"
+
+
+class _LoadedModel:
+    def __init__(self, path: Path, settings: SttSettings):
+        from faster_whisper import WhisperModel
+
+        device = _device(settings.device)
+        compute = settings.compute_type or ("float16" if device == "cuda" else "int8")
+        self.path = path
+        self.device = device
+        self.compute_type = compute
+        self.whisper = WhisperModel(
+            str(path),
+            device=device,
+            compute_type=compute,
+            cpu_threads=settings.threads,
+            num_workers=settings.pool_size,
+            local_files_only=True,
+        )
+        self.multilingual = bool(self.whisper.model.is_multilingual)
+        self._tokenizers: dict[str | None, object] = {}
+        self._lock = threading.Lock()
+
+    def tokenizer(self, language: str | None):
+        from faster_whisper.tokenizer import Tokenizer
+
+        key = language if self.multilingual else None
+        with self._lock:
+            tok = self._tokenizers.get(key)
+            if tok is None:
+                tok = Tokenizer(self.whisper.hf_tokenizer, self.multilingual, task="transcribe", language=key or "en")
+                self._tokenizers[key] = tok
+            return tok
+
+
+class Recognizer:
+    """Whisper weights for the whole process; `transcribe()` is thread-safe."""
+
+    def __init__(self, settings: SttSettings | None = None):
+        self.settings = settings or SttSettings()
+        self._models: dict[str, _LoadedModel] = {}
+        self._load_lock = threading.Lock()
+        self.stats = SttStats()
+
+    # ------------------------------------------------------------ models
+
+    def _kind_for(self, language: str | None, languages: Sequence[str]) -> str:
+        model = self.settings.model
+        if model != "auto":
+            return model
+        wanted = [language] if language else list(languages)
+        return models.ENGLISH if wanted and all(l == "en" for l in wanted) else models.MULTILINGUAL
+
+    def model(self, kind: str) -> _LoadedModel:
+        loaded = self._models.get(kind)
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            loaded = self._models.get(kind)
+            if loaded is None:
+                loaded = _LoadedModel(models.resolve(kind, self.settings.cache_dir), self.settings)
+                self._models[kind] = loaded
+            return loaded
+
+    def warm(self, languages: Sequence[str] = ("en",)) -> list[str]:
+        """Load the model(s) these languages need now rather than on the first utterance."""
+        kinds = {self._kind_for(None, [lang]) for lang in languages} | {self._kind_for(None, languages)}
+        for kind in sorted(kinds):
+            self.model(kind)
+        return sorted(kinds)
+
+    @property
+    def loaded(self) -> list[str]:
+        return sorted(self._models)
+
+    # ------------------------------------------------------------ recognition
+
+    def transcribe(
+        self,
+        pcm: bytes,
+        sample_rate: int = 8000,
+        language: str | None = None,
+        hints: Sequence[str] = (),
+        languages: Sequence[str] = (),
+    ) -> SttResult:
+        """Recognise one utterance of slin.
+
+        `language` fixes the language; without it the language is detected,
+        among `languages` when given (a Playbook's languages).
+        """
+        return self.transcribe_many([SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages))])[0]
+
+    def transcribe_many(self, requests: Sequence[SttRequest]) -> list[SttResult]:
+        """Recognise several utterances (of different calls) in one batch.
+
+        The encoder and the decoder run once for the whole batch: on a CPU the
+        decoder's small matrix products cost nearly the same for eight
+        utterances as for one, so a busy worker keeps up with many calls.
+        """
+        started = time.perf_counter()
+        results: list[SttResult | None] = [None] * len(requests)
+        groups: dict[str, list[tuple[int, np.ndarray, int, SttRequest]]] = {}
+        for i, req in enumerate(requests):
+            pcm = req.pcm[:-1] if len(req.pcm) % 2 else req.pcm  # a torn last sample; the rest is good audio
+            audio_ms = int(len(pcm) / (2 * req.sample_rate) * 1000) if req.sample_rate > 0 else 0
+            if audio_ms < 100:
+                results[i] = SttResult("", req.language, 0.0, 1.0, audio_ms, 0, dropped="too short")
+                continue
+            audio = to_float32(resample(pcm, req.sample_rate, WHISPER_RATE))
+            kind = self._kind_for(req.language, req.languages)
+            groups.setdefault(kind, []).append((i, audio, audio_ms, req))
+        for kind, items in groups.items():
+            decoded = self._decode(self.model(kind), [(audio, req) for _, audio, _, req in items])
+            for (i, _, audio_ms, _), result in zip(items, decoded):
+                results[i] = replace(result, audio_ms=audio_ms)
+        compute_ms = int((time.perf_counter() - started) * 1000)
+        done = [replace(r, compute_ms=compute_ms) for r in results if r is not None]
+        assert len(done) == len(requests)
+        with self.stats.lock:
+            for r in done:
+                if r.dropped != "too short":
+                    self.stats.utterances += 1
+                    self.stats.audio_s += r.audio_ms / 1000
+                    self.stats.dropped += r.dropped is not None
+            # Batch time counts once: the RTF is compute per second of audio.
+            self.stats.compute_s += compute_ms / 1000 if groups else 0.0
+        return done
+
+    def _window(self, frames: int) -> int:
+        s = self.settings
+        want = frames + int(s.window_margin_s * FRAMES_PER_SECOND)
+        want = max(want, int(s.min_window_s * FRAMES_PER_SECOND))
+        want = -(-want // 100) * 100
+        return min(FULL_WINDOW, want)
+
+    def _decode(self, loaded: _LoadedModel, items: list[tuple[np.ndarray, SttRequest]]) -> list[SttResult]:
+        from faster_whisper.transcribe import get_ctranslate2_storage
+
+        whisper = loaded.whisper
+        feats = [whisper.feature_extractor(audio)[:, :FULL_WINDOW] for audio, _ in items]  # (n_mels, frames)
+        window = max(self._window(f.shape[1]) for f in feats)
+        # Whisper pads with the log-mel of silence, not zeros.
+        pad = whisper.feature_extractor(np.zeros(WHISPER_RATE // 10, dtype=np.float32))[:, :1]
+        batch = np.repeat(np.repeat(pad[None], len(items), axis=0), window, axis=2).astype(np.float32)
+        for b, f in enumerate(feats):
+            batch[b, :, : f.shape[1]] = f
+        encoded = whisper.model.encode(get_ctranslate2_storage(batch), to_cpu=False)
+
+        languages: list[str] = []
+        probabilities: list[float | None] = []
+        detected = None
+        for b, (_, req) in enumerate(items):
+            if not loaded.multilingual:
+                languages.append("en")
+                probabilities.append(None)
+            elif req.language is not None:
+                languages.append(req.language)
+                probabilities.append(None)
+            else:
+                if detected is None:
+                    detected = whisper.model.detect_language(encoded)  # per item: [("<|en|>", p), ...]
+                lang, prob = _pick_language(detected[b], req.languages)
+                languages.append(lang)
+                probabilities.append(prob)
+        tokenizers = [loaded.tokenizer(lang) for lang in languages]
+
+        # The prompt (hints as "previous text") may differ per call, but the
+        # batch needs <|startoftranscript|> at one position: shorter prompts
+        # are padded at their start with spaces.
+        previous = []
+        for tok, (_, req) in zip(tokenizers, items):
+            text = build_prompt(req.hints, self.settings.max_prompt_words)
+            previous.append(tok.encode(" " + text)[: MAX_TOKENS // 4] if text else [])
+        width = max(len(p) for p in previous)
+        space = tokenizers[0].encode(" ")[:1]
+        prompts = []
+        for tok, prev in zip(tokenizers, previous):
+            prev = space * (width - len(prev)) + prev if width else []
+            prompts.append(whisper.get_prompt(tok, prev, without_timestamps=True))
+        seconds = max(f.shape[1] for f in feats) / FRAMES_PER_SECOND
+        # About 3 tokens a second of speech is normal; far more is a loop.
+        max_new = min(MAX_TOKENS - len(prompts[0]), int(12 * seconds) + 16)
+        outputs = whisper.model.generate(
+            encoded,
+            prompts,
+            beam_size=self.settings.beam_size,
+            max_length=len(prompts[0]) + max_new,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=_suppressed(tokenizers[0]),
+        )
+        return [
+            self._judge(out, tok, lang, prob)
+            for out, tok, lang, prob in zip(outputs, tokenizers, languages, probabilities)
+        ]
+
+    def _judge(self, out, tokenizer, language: str, language_probability: float | None) -> SttResult:
+        """Text, or nothing with the reason, from one decoded utterance."""
+        tokens = [t for t in out.sequences_ids[0] if t < tokenizer.eot]
+        n = len(tokens)
+        avg_logprob = (out.scores[0] * n) / (n + 1) if n else -math.inf
+        no_speech = float(out.no_speech_prob)
+        # A closing full stop is Whisper's habit, not the caller's words.
+        text = collapse_repeats(tokenizer.decode(tokens).strip()).rstrip(".。 ").strip()
+        confidence = math.exp(avg_logprob) if n else 0.0
+        s = self.settings
+        dropped = None
+        if not text:
+            dropped = "nothing recognised"
+        elif no_speech > s.hard_no_speech or (no_speech > s.no_speech_threshold and avg_logprob < s.log_prob_threshold):
+            dropped = "no speech"
+        elif _compression_ratio(text) > s.compression_ratio_threshold:
+            dropped = "repetitive"
+        elif _filler(text) and (no_speech > 0.2 or avg_logprob < -0.7):
+            dropped = "filler"
+        if dropped:
+            return SttResult("", language, 0.0, no_speech, 0, 0, dropped, language_probability)
+        return SttResult(text, language, round(confidence, 3), round(no_speech, 3), 0, 0, None, language_probability)
+
+
+@dataclass(frozen=True)
+class SttRequest:
+    pcm: bytes
+    sample_rate: int = 8000
+    language: str | None = None
+    hints: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+
+def _pick_language(scores: Sequence[tuple[str, float]], languages: Sequence[str]) -> tuple[str, float]:
+    """The likeliest of the allowed languages, with its share among them."""
+    probs = {token[2:-2]: float(p) for token, p in scores}
+    allowed = [l for l in languages if l in probs] or list(probs)
+    best = max(allowed, key=lambda l: probs[l])
+    total = sum(probs[l] for l in allowed) or 1.0
+    return best, round(probs[best] / total, 3)
+
+
+_SUPPRESS_CACHE: dict[int, list[int]] = {}
+
+
+def _suppressed(tokenizer) -> list[int]:
+    """Whisper's default non-speech symbols (music notes, brackets, ...)."""
+    cached = _SUPPRESS_CACHE.get(id(tokenizer))
+    if cached is None:
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        cached = _SUPPRESS_CACHE[id(tokenizer)] = list(get_suppressed_tokens(tokenizer, [-1]))
+    return cached
+
+
+class SttPool:
+    """The bounded inference pool shared by every call of the process.
+
+    `pool_size` threads decode; each takes whatever utterances are waiting
+    (up to `max_batch`) and recognises them together. Calls await their
+    result without blocking the event loop; a request cancelled before its
+    batch starts costs nothing.
+    """
+
+    def __init__(self, recognizer: Recognizer, pool_size: int | None = None, max_batch: int = 8):
+        self.recognizer = recognizer
+        self.size = pool_size or recognizer.settings.pool_size
+        self.max_batch = max_batch
+        self._pending: deque[tuple[SttRequest, Future[SttResult]]] = deque()
+        self._cv = threading.Condition()
+        self._busy = 0
+        self._closed = False
+        self.batches = 0
+        self._threads = [
+            threading.Thread(target=self._work, name=f"stt-{i}", daemon=True) for i in range(self.size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def waiting(self) -> int:
+        """Utterances queued or being decoded now (a load figure)."""
+        with self._cv:
+            return len(self._pending) + self._busy
+
+    def submit(self, request: SttRequest) -> Future[SttResult]:
+        future: Future[SttResult] = Future()
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("the speech recognition pool is shut down")
+            self._pending.append((request, future))
+            self._cv.notify()
+        return future
+
+    async def transcribe(
+        self,
+        pcm: bytes,
+        sample_rate: int = 8000,
+        language: str | None = None,
+        hints: Sequence[str] = (),
+        languages: Sequence[str] = (),
+    ) -> SttResult:
+        future = self.submit(SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages)))
+        return await asyncio.wrap_future(future)
+
+    def shutdown(self) -> None:
+        with self._cv:
+            self._closed = True
+            for _, future in self._pending:
+                future.cancel()
+            self._pending.clear()
+            self._cv.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while not self._pending and not self._closed:
+                    self._cv.wait()
+                if self._closed:
+                    return
+                taken = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
+                batch = [(req, fut) for req, fut in taken if fut.set_running_or_notify_cancel()]
+                self._busy += len(batch)
+            if not batch:
+                continue
+            try:
+                results = self.recognizer.transcribe_many([req for req, _ in batch])
+            except Exception as exc:  # one bad batch fails its requests, never the pool
+                for _, fut in batch:
+                    fut.set_exception(exc)
+            else:
+                self.batches += 1
+                for (_, fut), result in zip(batch, results):
+                    fut.set_result(result)
+            finally:
+                with self._cv:
+                    self._busy -= len(batch)
+
+
+_shared: dict[SttSettings, SttPool] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pool(settings: SttSettings | None = None) -> SttPool:
+    """The process's pool (and model) for these settings: created once."""
+    settings = settings or SttSettings()
+    with _shared_lock:
+        pool = _shared.get(settings)
+        if pool is None:
+            pool = _shared[settings] = SttPool(Recognizer(settings))
+        return pool
+
+
+def settings_from_env(**overrides: object) -> SttSettings:
+    """Defaults, then CALLTICKET_STT_* environment variables, then overrides."""
+    env = os.environ
+    values: dict[str, object] = {}
+    if env.get("CALLTICKET_STT_MODEL"):
+        values["model"] = env["CALLTICKET_STT_MODEL"]
+    if env.get("CALLTICKET_STT_THREADS"):
+        values["threads"] = int(env["CALLTICKET_STT_THREADS"])
+    if env.get("CALLTICKET_STT_POOL"):
+        values["pool_size"] = int(env["CALLTICKET_STT_POOL"])
+    if env.get("CALLTICKET_STT_DEVICE"):
+        values["device"] = env["CALLTICKET_STT_DEVICE"]
+    values.update(overrides)
+    return SttSettings(**values)  # type: ignore[arg-type]

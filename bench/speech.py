@@ -1,0 +1,296 @@
+"""`callticket bench speech`: the audio path, measured the way a caller feels it.
+
+Every English scripted call under tests/dialogue/calls is run twice: in text
+(the reference) and spoken over a simulated phone line (`simulate --audio`:
+rotating espeak-ng/flite caller voices -> 8 kHz µ-law -> 20 ms frames in real
+time -> VAD -> STT -> dialogue -> TTS -> paced playout). Figures:
+
+* latency_ms_p50 / p95: caller's end of speech -> first frame of the reply,
+  over every answered turn of every call, one call at a time (N = 1);
+* ticket_match: share of audio calls that end like their text run (same
+  outcome and the same committed ticket);
+* concurrency: N = 1, 5, 10, 20, 40 calls at once in this one process, each
+  streamed in real time: p95 latency and the share of calls completed;
+* rss_mb: the process after the models loaded, and per added call;
+* rtf: speech-to-text compute time per second of audio;
+* latency_ms_turn1 / turn10: a 12-turn call, reply latency must not grow.
+
+Spanish and Chinese calls are left out: espeak-ng's synthetic es/zh speech is
+too poor for Whisper to recognise (the language tests use real recordings).
+The simulated caller hears the bot faster than real time (`--listen-speed`)
+so a run takes less wall time; the caller's own audio is always real time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from agi import events as ev
+from agi.playbook import LoadedPlaybook, load_playbook
+from agi.session import shared_speech
+from agi.simulate import Script, run_script
+from agi.simulate_audio import AudioOptions, audio_call
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = ROOT / "tests" / "dialogue" / "calls"
+
+# A long order: questions and additions that keep the call open for 12 turns.
+LONG_CALL = Script.model_validate(
+    {
+        "caller": {"number": "+15551230000", "language": "en"},
+        "at": "2026-11-20T18:00:00",
+        "say": [
+            "a large pepperoni pizza please",
+            "how much is a caesar salad?",
+            "add a caesar salad",
+            "what comes on the veggie pizza?",
+            "add a medium veggie pizza",
+            "how much is that so far?",
+            "add garlic knots",
+            "what time do you close today?",
+            "add a small cheese pizza",
+            "how much is that so far?",
+            "that's all",
+            "no thanks",
+        ],
+    }
+)
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    p = bench_subparsers.add_parser("speech", help="speech path: reply latency, ticket match, concurrency, RSS, RTF")
+    p.add_argument("--calls", type=Path, default=CALLS, help="scripted calls (<playbook>/<name>.yaml)")
+    p.add_argument("--limit", type=int, default=0, help="at most this many calls for latency/ticket_match (0: all)")
+    p.add_argument("--concurrency", default="1,5,10,20,40", help="simultaneous calls to try ('' to skip)")
+    p.add_argument("--listen-speed", type=float, default=4.0, help="how fast the simulated caller hears the bot")
+    p.add_argument("--skip-calls", action="store_true", help="skip the per-call pass (latency, ticket_match)")
+    p.add_argument("--skip-long", action="store_true", help="skip the 12-turn call")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+# ------------------------------------------------------------ helpers
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _pct(values: list[int], q: float) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _no_pos(ticket: Any, key: str) -> ev.CommitDone:
+    # The POS is the outbox benchmark's business; the ticket is what counts here.
+    return ev.CommitDone("bench", key, "bench")
+
+
+def english_calls(calls_dir: Path) -> list[tuple[str, Script]]:
+    yaml = YAML(typ="safe")
+    out = []
+    for path in sorted(calls_dir.glob("*/*.yaml")):
+        script = Script.model_validate(yaml.load(path.read_text())["script"])
+        if (script.caller.language or "en") == "en":
+            out.append((path.parent.name + "/" + path.stem, script))
+    return out
+
+
+class Playbooks(dict):
+    def __missing__(self, name: str) -> LoadedPlaybook:
+        loaded = self[name] = load_playbook(ROOT / "playbooks" / f"{name}.yaml")
+        return loaded
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a["outcome"] == b["outcome"] and a["ticket"] == b["ticket"] and a["transfer"] == b["transfer"]
+
+
+def _same_order(a: dict, b: dict) -> bool:
+    """Same outcome and the same lines, options, fulfilment and total: the
+    free-text fields (the caller's name, a symptom in their words) aside."""
+    if a["outcome"] != b["outcome"]:
+        return False
+    if a["ticket"] is None or b["ticket"] is None:
+        return a["ticket"] == b["ticket"]
+    keys = ("kind", "items", "fulfillment", "total_minor")
+    return all(a["ticket"].get(k) == b["ticket"].get(k) for k in keys)
+
+
+def _turn_latencies(result: dict) -> list[int]:
+    return [t["latency_ms"] for t in result["turns"][1:] if t["caller"] and t["latency_ms"]]
+
+
+# ------------------------------------------------------------ passes
+
+
+async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
+    """One call at a time: the N = 1 latency and ticket_match."""
+    latencies: list[int] = []
+    matched = orders = 0
+    misses = []
+    for i, (name, script) in enumerate(calls):
+        loaded = playbooks[name.split("/")[0]]
+        text = run_script(loaded, script, _no_pos)
+        opts = AudioOptions(**{**options.__dict__, "voice_offset": i})
+        audio = await audio_call(loaded, script, _no_pos, speech=shared_speech(), options=opts)
+        latencies += _turn_latencies(audio)
+        same = _same(text, audio)
+        matched += same
+        orders += _same_order(text, audio)
+        if not same:
+            misses.append(name)
+        log(f"{name}: {'match' if same else 'MISMATCH'} ({audio['outcome']}) latencies {_turn_latencies(audio)}")
+        if not same:
+            for turn in audio["turns"][1:]:
+                if turn["caller"] != turn["heard"]:
+                    log(f"    said {turn['caller']!r} heard {turn['heard']!r}")
+    return {
+        "calls": len(calls),
+        "turns": len(latencies),
+        "latency_ms_p50": _pct(latencies, 0.50),
+        "latency_ms_p95": _pct(latencies, 0.95),
+        "ticket_match": round(matched / len(calls), 3) if calls else None,
+        "order_match": round(orders / len(calls), 3) if calls else None,
+        "mismatched": misses,
+    }
+
+
+async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 10.0) -> dict[str, Any]:
+    """N calls at once in this process, arriving over `spread_s` like a burst of real calls."""
+
+    async def one(i: int) -> tuple[dict, dict, dict]:
+        name, script = calls[i % len(calls)]
+        loaded = playbooks[name.split("/")[0]]
+        await asyncio.sleep(i * spread_s / max(1, n))  # calls arrive over spread_s
+        opts = AudioOptions(**{**options.__dict__, "voice_offset": i})
+        text = run_script(loaded, script, _no_pos)
+        stats: dict[str, Any] = {}
+        audio = await audio_call(loaded, script, _no_pos, speech=shared_speech(), options=opts, stats=stats)
+        return text, audio, stats
+
+    peak = rss_mb()
+    sampling = True
+
+    async def sample_rss() -> None:
+        nonlocal peak
+        while sampling:
+            peak = max(peak, rss_mb())
+            await asyncio.sleep(0.5)
+
+    before = rss_mb()
+    sampler = asyncio.create_task(sample_rss())
+    started = time.monotonic()
+    results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    sampling = False
+    await sampler
+    latencies: list[int] = []
+    completed = matched = 0
+    for item in results:
+        if isinstance(item, BaseException):
+            log(f"N={n}: a call failed: {type(item).__name__}: {item}")
+            continue
+        text, audio, stats = item
+        latencies += _turn_latencies(audio)
+        # Completed: the call reached its end and the bot answered every turn in time.
+        completed += audio["outcome"] is not None and stats["timeouts"] == 0
+        matched += _same(text, audio)
+    figures = {
+        "n": n,
+        "turns": len(latencies),
+        "latency_ms_p50": _pct(latencies, 0.50),
+        "latency_ms_p95": _pct(latencies, 0.95),
+        "completed": round(completed / n, 3),
+        "ticket_match": round(matched / n, 3),
+        "rss_mb_peak": round(peak, 1),
+        "rss_mb_per_call": round(max(0.0, peak - before) / n, 2),
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    log(f"N={n}: {figures}")
+    return figures
+
+
+async def long_call(playbooks, options) -> dict[str, Any]:
+    loaded = playbooks["pizzeria"]
+    audio = await audio_call(loaded, LONG_CALL, _no_pos, speech=shared_speech(), options=options)
+    turns = [t for t in audio["turns"][1:] if t["caller"]]
+    lat = [t["latency_ms"] for t in turns]
+    return {
+        "latency_ms_turn1": lat[0] if lat else None,
+        "latency_ms_turn10": lat[9] if len(lat) >= 10 else None,
+        "long_call_latencies": lat,
+    }
+
+
+async def measure(args: argparse.Namespace, log) -> dict[str, Any]:
+    rss_start = rss_mb()
+    speech = shared_speech()
+    loop = asyncio.get_running_loop()
+    t0 = time.perf_counter()
+    loaded_models = await loop.run_in_executor(None, speech.warm, ("en", "es", "zh"))
+    load_s = time.perf_counter() - t0
+    playbooks = Playbooks()
+    calls = english_calls(args.calls)
+    if args.limit:
+        step = max(1, len(calls) // args.limit)
+        calls = calls[::step][: args.limit]
+    for name, _ in calls:  # fixed prompts rendered before the first call
+        speech.prerender(playbooks[name.split("/")[0]].playbook)
+    rss_loaded = rss_mb()
+    options = AudioOptions(playout_speed=args.listen_speed)
+    figures: dict[str, Any] = {
+        "device": speech.stt.recognizer.model(loaded_models[0]).device,
+        "models": loaded_models,
+        "model_load_s": round(load_s, 2),
+        "cpu_count": os.cpu_count(),
+    }
+    if not args.skip_calls:
+        figures.update(await per_call(calls, playbooks, options, log))
+    if not args.skip_long:
+        figures.update(await long_call(playbooks, options))
+    levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    figures["concurrency"] = [await concurrent(n, calls, playbooks, options, log) for n in levels]
+    stats = speech.stt.recognizer.stats
+    per_call_rss = [c["rss_mb_per_call"] for c in figures["concurrency"] if c["n"] > 1]
+    figures.update(
+        {
+            "rss_mb": {
+                "process_start": round(rss_start, 1),
+                "with_models": round(rss_loaded, 1),
+                "per_added_call": max(per_call_rss) if per_call_rss else None,
+            },
+            "rtf": round(stats.rtf, 3),
+            "stt_utterances": stats.utterances,
+            "stt_ms_mean": round(stats.compute_s / stats.utterances * 1000) if stats.utterances else None,
+            "models_loaded": speech.stt.recognizer.loaded,
+        }
+    )
+    return figures
+
+
+def run(args: argparse.Namespace) -> int:
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    figures = asyncio.run(measure(args, log))
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:>22}: {value}")
+    return 0

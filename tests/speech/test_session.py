@@ -1,0 +1,198 @@
+"""A live call on the shared session runner: real VAD, STT, TTS and call core,
+over an in-memory phone line that streams 20 ms frames in real time."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agi import events as ev
+from agi.call import CallController
+from agi.media.loopback import LoopbackLine
+from agi.playbook import LoadedPlaybook, load_playbook
+from agi.session import CallSession, shared_speech
+from agi.speech.tts import Voice
+
+CLEAR = Voice("flite", "rms", None, 150, 50)
+
+
+@pytest.fixture(scope="module")
+def pizzeria() -> LoadedPlaybook:
+    return load_playbook(Path(__file__).resolve().parents[2] / "playbooks" / "pizzeria.yaml")
+
+
+@pytest.fixture(scope="module")
+def speech():
+    services = shared_speech()
+    services.warm(("en", "es", "zh"))
+    return services
+
+
+def with_silence_timeout(loaded: LoadedPlaybook, seconds: float) -> LoadedPlaybook:
+    pb = loaded.playbook
+    escalation = pb.escalation.model_copy(update={"silence_timeout_s": seconds})
+    return LoadedPlaybook(loaded.path, pb.model_copy(update={"escalation": escalation}), loaded.catalog)
+
+
+class Call:
+    """One call: the line, the session running on it, and helpers to wait."""
+
+    def __init__(self, loaded, speech, noise_dbfs=None, **handlers):
+        self.line = LoopbackLine(8000, noise_dbfs=noise_dbfs)
+        self.controller = CallController(loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=loaded.playbook.business.tz))
+        self.session = CallSession(self.controller, self.line, speech, **handlers)
+        self.speech = speech
+
+    async def __aenter__(self):
+        await self.line.start()
+        self.task = asyncio.create_task(self.session.run(ev.CallStarted("+15551234567", None, "en", "t1")))
+        return self
+
+    async def __aexit__(self, *exc):
+        self.line.hang_up()
+        await asyncio.wait_for(self.task, 10)
+        await self.line.close()
+
+    async def until(self, predicate, timeout=15.0):
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not predicate():
+            assert loop.time() < end, "timed out"
+            await asyncio.sleep(0.02)
+
+    async def quiet(self):
+        await self.until(lambda: self.session.result.plays and not self.session.busy and not self.line.bot_speaking)
+
+    def render(self, text: str, voice: Voice = CLEAR) -> bytes:
+        return self.speech.speaker.render(text, voice, "en")
+
+
+def test_a_spoken_order_gets_a_spoken_answer(pizzeria, speech):
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.quiet()  # the greeting
+            greeting_frames = len(c.line.bot_frames)
+            assert greeting_frames > 50  # the caller heard it, frame by frame
+            spoken_at = await c.line.say(c.render("a large pepperoni pizza please"))
+            await c.until(lambda: len(c.session.result.spoken) >= 2)
+            await c.quiet()
+            return c.session, c.line, spoken_at
+
+    session, line, spoken_at = asyncio.run(call())
+    result = session.result
+    # Recognition started at the caller's first pause and that result was used.
+    assert session.early is not None and session.early.used == 1
+    (exchange,) = result.exchanges
+    assert "pepperoni" in exchange.heard.lower()
+    assert "pepperoni" in exchange.bot.lower()  # the answer is about what was said
+    assert exchange.latency_ms is not None and 0 < exchange.latency_ms < 5000
+    assert exchange.speech_end <= exchange.first_audio
+    # The reply reached the line after the caller finished, not before.
+    assert any(at >= spoken_at for at, _ in line.bot_frames)
+
+
+def test_barge_in_cuts_the_bot_and_hears_the_caller(pizzeria, speech):
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.until(lambda: c.line.bot_speaking)
+            await asyncio.sleep(0.6)  # well into the greeting
+            pcm = c.render("a large pepperoni pizza please")
+            samples = np.abs(np.frombuffer(pcm, "<i2"))
+            onset_frame = c.line.frames_sent + c.line.pending_frames + int(np.argmax(samples > 300)) // 160
+            await c.line.say(pcm)
+            await c.until(lambda: c.session.result.exchanges and not c.session.busy)
+            return c.session.result, c.line, onset_frame
+
+    result, line, onset_frame = asyncio.run(call())
+    assert line.cuts, "the bot kept talking over the caller"
+    cut_at, frames_at_cut = line.cuts[0]
+    # Cut within 200 ms of caller audio (10 frames), allowing one frame in flight.
+    assert (frames_at_cut - onset_frame) * 20 <= 220
+    after_cut = [at for at, _ in line.bot_frames if at > cut_at]
+    # Nothing of the greeting after the cut: the next audio is the answer, after the caller's words.
+    assert not after_cut or min(after_cut) - cut_at > 0.5
+    assert result.cut_plays >= 1
+    assert "pepperoni" in result.exchanges[0].heard.lower()  # the interrupting words were processed
+
+
+def test_dtmf_zero_hands_the_caller_to_a_person(pizzeria, speech):
+    transfers = []
+
+    async def call():
+        async with Call(pizzeria, speech, on_transfer=transfers.append) as c:
+            await c.quiet()
+            c.line.dtmf("0")
+            await c.until(lambda: c.task.done())
+            return c.session.result, c.controller
+
+    result, controller = asyncio.run(call())
+    assert result.exchanges[0].dtmf == "0"
+    assert result.transfer is not None and transfers == [result.transfer]
+    assert controller.outcome == "transferred" and result.ended_by == "bot"
+
+
+def test_a_quiet_or_hissing_line_invents_nothing(pizzeria, speech):
+    async def call(noise):
+        async with Call(with_silence_timeout(pizzeria, 2.0), speech, noise_dbfs=noise) as c:
+            await c.quiet()
+            plays = len(c.session.result.spoken)
+            await asyncio.sleep(3.0)
+            return c.session.result, plays
+
+    for noise in (None, -40.0):
+        result, plays_before = asyncio.run(call(noise))
+        assert result.exchanges == []  # no utterance, no transcript
+        # ... and the silence timer prompted the caller instead.
+        assert len(result.spoken) > plays_before
+
+
+def test_hang_up_mid_reply_ends_the_call_cleanly(pizzeria, speech):
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.until(lambda: c.line.bot_speaking)
+            c.line.hang_up()
+            await asyncio.wait_for(c.task, 5)
+            return c.session.result, c.controller
+
+    result, controller = asyncio.run(call())
+    assert result.ended_by == "caller" and controller.outcome == "hung_up"
+
+
+def test_garbage_frames_do_not_break_the_call(pizzeria, speech):
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.quiet()
+            for junk in (b"", b"\x01", b"\xff" * 7, b"\x00" * 5000):
+                c.line.inject(ev.AudioIn(junk, 8000))
+            await c.line.say(c.render("a large cheese pizza"))
+            await c.until(lambda: c.session.result.exchanges and not c.session.busy)
+            return c.session.result
+
+    result = asyncio.run(call())
+    assert "cheese" in result.exchanges[0].heard.lower()
+    assert result.ended_by == "caller"
+
+
+def test_key_tones_in_the_audio_are_key_presses(pizzeria, speech):
+    from agi.speech.dtmf import tone
+
+    async def call():
+        line = LoopbackLine(8000)
+        controller = CallController(pizzeria, now=datetime(2026, 11, 20, 18, 0, tzinfo=pizzeria.playbook.business.tz))
+        session = CallSession(controller, line, speech, inband_dtmf=True)
+        await line.start()
+        task = asyncio.create_task(session.run(ev.CallStarted("+15551234567", None, "en", "t2")))
+        while not session.result.plays or session.busy or line.bot_speaking:
+            await asyncio.sleep(0.02)
+        await line.say(tone("0", 120))
+        await asyncio.wait_for(task, 15)
+        await line.close()
+        return session.result, controller
+
+    result, controller = asyncio.run(call())
+    assert [e.dtmf for e in result.exchanges] == ["0"]  # the beep was a key, not an utterance
+    assert controller.outcome == "transferred"

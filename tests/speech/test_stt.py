@@ -1,0 +1,101 @@
+"""Speech-to-text on real audio: recognition, gating of non-speech, languages.
+
+Kept few and small: each decode costs a fraction of a second on two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agi.media.frames import line_noise, silence
+from agi.media.wav import read_wav
+from agi.speech import models
+from agi.speech.stt import Recognizer, SttSettings, build_prompt, collapse_repeats, shared_pool
+from agi.speech.tts import Voice
+
+DATA = Path(__file__).parent / "data"
+CLEAR = Voice("flite", "rms", None, 150, 50)
+
+
+def words(text: str) -> set[str]:
+    return set("".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split())
+
+
+def test_an_order_over_a_phone_line(recognizer, say):
+    # As in a call: hints name what the menu offers.
+    hints = ("pepperoni pizza", "cheese pizza", "caesar salad", "garlic knots")
+    result = recognizer.transcribe(say("I would like two large pepperoni pizzas", CLEAR), 8000, "en", hints)
+    assert {"large", "pepperoni"} <= words(result.text), result.text
+    assert result.dropped is None and result.confidence > 0.3
+    assert result.audio_ms > 1500 and result.compute_ms > 0
+
+
+def test_silence_noise_and_coughs_say_nothing(recognizer):
+    rng = np.random.default_rng(11)
+    cough = silence(200, 8000) + line_noise(250, -10.0, rng=rng) + silence(300, 8000)
+    for pcm in (silence(1500, 8000), line_noise(1500, -25.0, rng=rng), cough):
+        result = recognizer.transcribe(pcm, 8000, "en")
+        assert result.text == "", result
+        assert result.dropped
+
+
+def test_broken_audio_never_raises(recognizer):
+    assert recognizer.transcribe(b"", 8000, "en").dropped == "too short"
+    assert recognizer.transcribe(b"\x01" * 801, 8000, "en").text == ""  # torn last sample, 50 ms
+    assert recognizer.transcribe(b"\x00\x00" * 400, 0, "en").text == ""
+
+
+def test_prompt_from_hints():
+    hints = ["Caesar Salad", "pepperoni pizza", "caesar salad", "", "garlic knots"]
+    assert build_prompt(hints) == "Caesar Salad, pepperoni pizza, garlic knots."
+    assert build_prompt(["a b c"] * 3 + ["d e f g"], max_words=5) == "a b c."
+    assert build_prompt([]) == ""
+
+
+def test_whisper_loops_are_collapsed():
+    assert collapse_repeats("That's all. That's all. That's all. That's") == "That's all."
+    assert collapse_repeats("No. No, thanks.") == "No. No, thanks."
+
+
+def test_language_detection_on_recorded_speech():
+    """Recorded (human) Spanish and English prompts; detection among the Playbook's languages."""
+    recognizer = Recognizer(SttSettings(model="auto"))
+    for name, language in (("es-vm-sorry", "es"), ("es-queue-thankyou", "es"), ("en-vm-nobodyavail", "en")):
+        pcm, rate = read_wav(DATA / f"{name}.wav")
+        result = recognizer.transcribe(pcm, rate, None, (), ("en", "es", "zh"))
+        assert result.language == language, (name, result)
+        assert result.language_probability > 0.8
+    assert "gracias" in words(result_text := recognizer.transcribe(
+        read_wav(DATA / "es-queue-thankyou.wav")[0], 8000, "es").text), result_text
+    assert recognizer.loaded == ["base"]  # detection needs the multilingual model, and only it was loaded
+
+
+def test_one_model_serves_concurrent_utterances(say):
+    pool = shared_pool(SttSettings(model="tiny.en", pool_size=2, threads=1))
+    assert shared_pool(SttSettings(model="tiny.en", pool_size=2, threads=1)) is pool
+
+    async def both():
+        return await asyncio.gather(
+            pool.transcribe(say("yes please", CLEAR), 8000, "en"),
+            pool.transcribe(say("no thanks", CLEAR), 8000, "en"),
+        )
+
+    yes, no = asyncio.run(both())
+    assert "yes" in words(yes.text) and "no" in words(no.text)
+    assert pool.recognizer.loaded == ["tiny.en"] and pool.waiting == 0
+
+
+def test_models_come_from_packages_only(tmp_path):
+    assert (models.resolve("tiny.en") / "model.bin").is_file()
+    joined = models.multilingual_model_dir(tmp_path)
+    stamp = (joined / "model.bin").stat().st_mtime_ns
+    assert {p.name for p in joined.iterdir()} == {"model.bin", "config.json", "tokenizer.json", "vocabulary.json"}
+    assert models.multilingual_model_dir(tmp_path) == joined  # joined once, then reused
+    assert (joined / "model.bin").stat().st_mtime_ns == stamp
+    with pytest.raises(models.ModelUnavailable, match="neither a bundled model"):
+        models.resolve(tmp_path / "no-model-here")
+    assert models.resolve(joined) == joined  # a directory from the config is used as given
