@@ -7,11 +7,16 @@ the POS adapter; the caller hears the order number once the POS has it.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agi import events as ev
 from agi.playbook import LoadedPlaybook
 from agi.tickets import Ticket
+
+Committer = Callable[[Ticket, str], "ev.CommitDone | ev.CommitFailed"]
 
 
 def data_dir_from(arg: Path | None) -> Path:
@@ -25,23 +30,60 @@ def local_catalog_path(loaded: LoadedPlaybook) -> Path:
     return (loaded.path.parent / loaded.playbook.pos.catalog).resolve()
 
 
-def local_committer(loaded: LoadedPlaybook, data_dir: Path):
-    """Commit into the embedded local POS through the outbox, synchronously."""
-    from adapters.local import LocalPos
+# Several calls of one worker share one outbox connection pool per DSN.
+_OUTBOXES: dict[str, Any] = {}
+_OUTBOX_LOCK = threading.Lock()
+
+# How long a call waits for the POS to answer before telling the caller the
+# order is in (it is durable in the outbox either way).
+COMMIT_WAIT_S = 3.0
+
+
+def _outbox(dsn: str, password: str | None = None):
     from agi.outbox import Outbox
 
-    pos = LocalPos(data_dir, local_catalog_path(loaded))
-    outbox = Outbox(data_dir / "outbox.sqlite3")
+    with _OUTBOX_LOCK:
+        if dsn not in _OUTBOXES:
+            _OUTBOXES[dsn] = Outbox(dsn, password=password)
+        return _OUTBOXES[dsn]
+
+
+def committer_for(loaded: LoadedPlaybook, data_dir: Path, config: Any = None) -> Committer:
+    """The commit path of a live call for any POS the Playbook names.
+
+    The ticket is written to the outbox (the config's DSN, else SQLite in
+    `data_dir`) and delivered at once; a POS that is down leaves it queued for
+    the outbox sender, a POS that refuses it for good fails the commit so the
+    caller is handed to staff.
+    """
+    from adapters.registry import build_adapter, outbox_name
+    from agi import outbox as ob
+
+    playbook = loaded.playbook
+    secrets: dict[str, str] = {}
+    base_url = None
+    dsn = str(data_dir / "outbox.sqlite3")
+    password = None
+    if config is not None:
+        for name, ref in config.pos.credentials.get(loaded.path.stem, {}).items():
+            value = ref.value()
+            if value:
+                secrets[name] = value
+        base_url = config.pos.base_urls.get(playbook.pos.adapter)
+        if config.outbox.dsn:
+            dsn = config.outbox.dsn
+            password = config.outbox.password.value() if config.outbox.password else None
+    adapter = build_adapter(playbook.pos, data_dir=data_dir, base_dir=loaded.path.parent,
+                            tz=playbook.business.timezone, secrets=secrets or None, base_url=base_url)
+    outbox = _outbox(dsn, password)
+    name = outbox_name(adapter)
 
     def commit(ticket: Ticket, key: str) -> ev.CommitDone | ev.CommitFailed:
-        try:
-            outbox.enqueue(ticket, key, pos.name)
-            outbox.deliver_pending(pos)
-            receipt = outbox.receipt(key)
-        except Exception as exc:  # the caller must hear something either way
-            return ev.CommitFailed(f"{type(exc).__name__}: {exc}")
-        if receipt is None:
-            return ev.CommitDone(None, key, pos.name)
-        return ev.CommitDone(receipt.order_id, key, receipt.adapter)
+        return ob.commit(outbox, adapter, ticket, key, name=name, wait_s=COMMIT_WAIT_S)
 
     return commit
+
+
+def local_committer(loaded: LoadedPlaybook, data_dir: Path) -> Committer:
+    """Commit into the embedded local POS through the outbox, synchronously."""
+    return committer_for(loaded, data_dir)

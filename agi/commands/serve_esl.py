@@ -1,0 +1,122 @@
+"""`callticket serve-esl`: the FreeSWITCH worker (outbound Event Socket + unicast audio).
+
+    callticket serve-esl [--config /etc/callticket/callticket.yaml]
+
+FreeSWITCH's dialplan hands each call over with
+`<action application="socket" data="127.0.0.1:8084 async full"/>`
+(freeswitch-conf/). The Playbook is the one named by the channel variable
+`callticket_playbook` (`<playbooks.dir>/<name>.yaml`), else the one routed
+for the dialled number in `playbooks.routes`, else `playbooks.default`.
+
+This process runs on gevent and nothing else: it never shares a process
+with the asyncio Asterisk worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from agi.yamlconf import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve-esl", help="run the FreeSWITCH worker (outbound Event Socket + unicast audio)")
+    p.add_argument("--config", type=Path, help="worker config (default $CALLTICKET_CONFIG or /etc/callticket/callticket.yaml)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="outbound Event Socket address (default 127.0.0.1:8084)")
+    p.add_argument("--media-host", help="our address for unicast audio, as FreeSWITCH reaches it (default 127.0.0.1)")
+    p.add_argument("--media-ports", metavar="LOW-HIGH", help="UDP ports for unicast audio (default 16000-16999)")
+    p.add_argument("--playbooks", type=Path, help="directory of <name>.yaml Playbooks")
+    p.add_argument("--data-dir", type=Path, help="local POS, outbox and caches")
+    p.add_argument("--max-calls", type=int, help="calls handled at once; beyond, the call goes back to the dialplan")
+    p.add_argument("--transfer-mode", choices=["bridge", "uuid_transfer"], default="bridge",
+                   help="bridge from this socket (default), or uuid_transfer to the transfer context")
+    p.add_argument("--transfer-context", default="callticket-transfer",
+                   help="dialplan context of the uuid_transfer mode (default callticket-transfer)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run)
+
+
+def split_hostport(value: str, option: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise SystemExit(f"serve-esl: {option} wants HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def split_range(value: str) -> tuple[int, int]:
+    low, sep, high = value.partition("-")
+    if not sep or not low.isdigit() or not high.isdigit() or not (1024 <= int(low) <= int(high) <= 65535):
+        raise SystemExit(f"serve-esl: --media-ports wants LOW-HIGH within 1024-65535, got {value!r}")
+    return int(low), int(high)
+
+
+def run(args: argparse.Namespace) -> int:
+    import gevent
+    import gevent.event
+
+    from agi import logs
+    from agi.config import config_path, load_config
+    from agi.pbx.freeswitch.driver import GreenSpeech
+    from agi.pbx.freeswitch.worker import EslWorker, EslWorkerConfig, playbook_runners
+    from agi.registry import PlaybookRegistry
+    from agi.speech.stt import settings_from_env
+
+    try:
+        config = load_config(config_path(args.config))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    logging_conf = config.logging.model_copy(update={"level": args.log_level}) if args.log_level else config.logging
+    logs.setup(logging_conf, secrets=config.secret_values())
+    fs = config.freeswitch
+    host, port = split_hostport(args.listen, "--listen") if args.listen else (fs.esl.host, fs.esl.port)
+    media_ports = split_range(args.media_ports) if args.media_ports else tuple(fs.media_ports)
+    data_dir = args.data_dir or config.data_dir
+    pb = config.playbooks
+    registry = PlaybookRegistry(args.playbooks or pb.dir, pb.routes, pb.default, pb.poll_s)
+    for problems in registry.errors.values():
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    if not registry.names:
+        print(f"serve-esl: no valid Playbook in {registry.directory}", file=sys.stderr)
+        return 1
+    if config.source is not None:
+        stt = settings_from_env(model=config.stt.model, threads=config.stt.threads, pool_size=config.stt.pool_size,
+                                compute_type=config.stt.compute_type)
+    else:
+        stt = settings_from_env()
+    speech = GreenSpeech(stt, str(config.tts_cache_dir))
+    languages = sorted({lang for loaded in registry.all().values() for lang in loaded.playbook.business.languages})
+    try:
+        speech.warm(languages or ["en"])  # load the model now, not on a caller's first words
+    except Exception as exc:  # noqa: BLE001 (reported, the worker does not start)
+        print(f"serve-esl: speech-to-text model: {exc}", file=sys.stderr)
+        return 1
+    worker_config = EslWorkerConfig(
+        host=host, port=port, media_host=args.media_host or fs.media_host, media_ports=media_ports,
+        max_calls=args.max_calls or fs.max_calls, transfer_mode=args.transfer_mode,
+        transfer_context=args.transfer_context)
+    worker = EslWorker(worker_config, playbook_runners(registry, data_dir, speech))
+    if pb.watch:
+        registry.start()
+    try:
+        worker.start()
+    except OSError as exc:
+        print(f"serve-esl: {exc}", file=sys.stderr)
+        registry.stop()
+        return 1
+    print(f"serve-esl: outbound Event Socket on {host}:{worker.address[1]}, "
+          f"unicast UDP {worker_config.media_host}:{media_ports[0]}-{media_ports[1]}", file=sys.stderr, flush=True)
+    stop = gevent.event.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, stop.set)
+    try:
+        stop.wait()
+    finally:
+        worker.stop(grace_s=config.shutdown.grace_s)
+        registry.stop()
+    return 0

@@ -1,0 +1,353 @@
+"""GreenCallSession: one live call on gevent (the FreeSWITCH worker's `CallSession`).
+
+Same contract as `agi.session.CallSession`, on greenlets instead of asyncio
+tasks: the sans-IO `CallController` sees every event through one queue, one
+at a time, and the session executes its commands:
+
+    Transcribe        -> recogniser in an OS thread pool    -> Transcript
+    Play              -> TTS in an OS thread pool -> port    -> PlaybackDone
+    StopPlayback      -> cut the port's playout now
+    StartTimer/Cancel -> gevent timers                       -> TimerFired
+    Commit            -> the committer, in its own thread    -> CommitDone / CommitFailed
+    Transfer, HangupCall, Log -> recorded / logged; the worker acts once the call core is done
+
+Recognition and synthesis never run on the hub, so one call's speech work
+never freezes another call's audio.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol
+
+import gevent
+import gevent.event
+import gevent.queue
+
+from agi import events as ev
+from agi.media.frames import FRAME_MS
+from agi.pbx.freeswitch.threads import run_in_thread, spawn
+from agi.session import (
+    Exchange,
+    SessionResult,
+    SpeechServices,
+    shared_speech,
+    split_sentences,
+)
+from agi.speech.stt import SttResult, SttSettings
+from agi.speech.tts import TtsError, voice_for
+
+if TYPE_CHECKING:
+    from agi.call import CallController
+    from agi.tickets import Ticket
+
+log = logging.getLogger("callticket.call")
+
+CommitResult = ev.CommitDone | ev.CommitFailed
+Committer = Callable[["Ticket", str], CommitResult]
+
+
+class GreenMediaPort(Protocol):
+    """A call's audio for a green session (`UnicastPort` is one)."""
+
+    def attach(self, post: Callable[[ev.Event], None]) -> None:
+        """Deliver AudioIn frames, Dtmf and finally Hangup to `post` (on the hub)."""
+
+    def play(self, pcm: bytes) -> gevent.event.AsyncResult:
+        """Queue slin at the call's rate; resolves True when sent, False when cut."""
+
+    def stop_playback(self) -> None: ...
+
+
+class GreenSpeech:
+    """The process's recogniser and voices, reached from greenlets.
+
+    One recogniser (and model) for the whole process, at most `pool_size`
+    decodes at once; one renderer per call sample rate.
+    """
+
+    def __init__(self, stt: SttSettings | None = None, tts_cache_dir: str | None = None, tts_workers: int = 2):
+        self.stt_settings = stt
+        self.tts_cache_dir = tts_cache_dir
+        self.tts_workers = tts_workers
+        base = self.services(8000)
+        self.recognizer = base.stt.recognizer
+        self.pool_size = base.stt.size
+        self.stt_pool = ThreadPoolExecutor(max_workers=self.pool_size, thread_name_prefix="stt-green")
+        self.tts_pool = ThreadPoolExecutor(max_workers=tts_workers, thread_name_prefix="tts-green")
+        self.waiting = 0
+
+    def services(self, sample_rate: int) -> SpeechServices:
+        return shared_speech(self.stt_settings, sample_rate, self.tts_cache_dir, self.tts_workers)
+
+    def warm(self, languages: Sequence[str]) -> list[str]:
+        return self.recognizer.warm(languages)
+
+    def transcribe(self, pcm: bytes, rate: int, language: str | None, hints: Sequence[str],
+                   languages: Sequence[str]) -> SttResult:
+        self.waiting += 1
+        try:
+            return run_in_thread(self.stt_pool, self.recognizer.transcribe, pcm, rate, language, tuple(hints),
+                                 tuple(languages))
+        finally:
+            self.waiting -= 1
+
+    def render(self, text: str, persona: Any, language: str, sample_rate: int) -> bytes:
+        return run_in_thread(self.tts_pool, self._render, text, persona, language, sample_rate)
+
+    def _render(self, text: str, persona: Any, language: str, sample_rate: int) -> bytes:
+        speaker = self.services(sample_rate).speaker
+        try:
+            return speaker.render(text, persona, language)
+        except TtsError as exc:
+            # The persona's engine is missing: the call goes on in the language's default voice.
+            log.warning("persona voice failed; default voice", extra={"fields": {"error": str(exc)}})
+            return speaker.render(text, voice_for(None, language), language)
+
+
+class GreenCallSession:
+    def __init__(
+        self,
+        controller: CallController,
+        port: GreenMediaPort,
+        speech: GreenSpeech,
+        *,
+        sample_rate: int = 8000,
+        persona: Any = None,
+        on_commit: Committer | None = None,
+        commit_pool: ThreadPoolExecutor | None = None,
+        on_log: Callable[[ev.Log], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_call_s: float = 1800.0,
+        commit_timeout_s: float = 30.0,
+    ):
+        self.controller = controller
+        self.port = port
+        self.speech = speech
+        self.sample_rate = sample_rate
+        playbook = controller.playbook
+        self.persona = persona if persona is not None else getattr(playbook, "persona", None)
+        self.languages: tuple[str, ...] = tuple(getattr(playbook.business, "languages", ("en",)))
+        tuning = getattr(playbook, "speech", None)
+        self.end_silence_frames = -(-int(getattr(tuning, "end_silence_ms", 600)) // FRAME_MS)
+        self.on_commit = on_commit
+        self.commit_pool = commit_pool
+        self.on_log = on_log
+        self.clock = clock
+        self.max_call_s = max_call_s
+        self.commit_timeout_s = commit_timeout_s
+        self.result = SessionResult()
+        self._queue: gevent.queue.Queue = gevent.queue.Queue()
+        self._frame_times: deque[float] = deque(maxlen=self.end_silence_frames + 8)
+        self._timers: dict[str, gevent.Greenlet] = {}
+        self._play: gevent.Greenlet | None = None
+        self._play_exchange: dict[int, Exchange] = {}
+        self._stt_tail: gevent.Greenlet | None = None
+        self._stt_pending = 0
+        self._commits: set[gevent.Greenlet] = set()
+        self._done = False
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def busy(self) -> bool:
+        playing = self._play is not None and not self._play.dead
+        return bool(self._stt_pending or playing or self._commits)
+
+    def run(self, started: ev.CallStarted) -> SessionResult:
+        self.port.attach(self._from_port)
+        deadline = gevent.spawn_later(self.max_call_s, self._time_up)
+        try:
+            self._dispatch(started, None)
+            while not self._done:
+                event, meta = self._queue.get()
+                if isinstance(event, ev.Hangup) and not self.result.ended_by:
+                    self.result.ended_by = "caller"
+                self._dispatch(event, meta)
+        finally:
+            deadline.kill(block=False)
+            self._shutdown()
+        return self.result
+
+    # ------------------------------------------------------------ events in
+
+    def _time_up(self) -> None:
+        if not self.result.ended_by:
+            self.result.ended_by = "timeout"
+        self._post(ev.Hangup(), None)
+
+    def _from_port(self, event: ev.Event) -> None:
+        now = self.clock()
+        if isinstance(event, ev.AudioIn):
+            self._post(event, now)
+        elif isinstance(event, ev.Dtmf):
+            self._post(event, Exchange(dtmf=event.digit, speech_end=now, decided=now))
+        else:
+            self._post(event, None)
+
+    def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
+        self._queue.put((event, meta))
+
+    def _dispatch(self, event: ev.Event, meta: Exchange | float | None) -> None:
+        if self._done:
+            return
+        if isinstance(meta, float):
+            self._frame_times.append(meta)
+        commands = self.controller.handle(event)
+        if isinstance(event, (ev.Transcript, ev.Dtmf)) and isinstance(meta, Exchange):
+            self.result.exchanges.append(meta)
+            for command in commands:
+                if isinstance(command, ev.Play):
+                    meta.bot = command.text
+                    self._play_exchange[command.play_id] = meta
+                    break
+        for command in commands:
+            self._execute(command)
+        if self.controller.finished:
+            self._done = True
+            if not self.result.ended_by:
+                self.result.ended_by = "bot"
+
+    # ------------------------------------------------------------ commands out
+
+    def _execute(self, command: ev.Command) -> None:
+        if isinstance(command, ev.Transcribe):
+            self._transcribe(command)
+        elif isinstance(command, ev.Play):
+            self.result.plays += 1
+            self.result.spoken.append((self.clock(), command.play_id, command.text))
+            self._play = spawn(self._speak, command, self._play)
+        elif isinstance(command, ev.StopPlayback):
+            self._stop_playback()
+        elif isinstance(command, ev.StartTimer):
+            old = self._timers.pop(command.name, None)
+            if old is not None:
+                old.kill(block=False)
+            self._timers[command.name] = gevent.spawn_later(
+                max(0.0, command.seconds), self._post, ev.TimerFired(command.name), None)
+        elif isinstance(command, ev.CancelTimer):
+            timer = self._timers.pop(command.name, None)
+            if timer is not None:
+                timer.kill(block=False)
+        elif isinstance(command, ev.Commit):
+            greenlet = spawn(self._commit, command)
+            self._commits.add(greenlet)
+            greenlet.link(self._commits.discard)
+        elif isinstance(command, ev.Transfer):
+            self.result.transfer = command
+        elif isinstance(command, ev.HangupCall):
+            self.result.hangup = command
+        elif isinstance(command, ev.Log):
+            if self.on_log is not None:
+                self.on_log(command)
+            else:
+                log.info(command.event, extra={"fields": dict(command.fields)})
+
+    # -- speech to text
+
+    def _transcribe(self, command: ev.Transcribe) -> None:
+        now = self.clock()
+        times = self._frame_times
+        # The endpointer decided after end_silence of quiet frames: the caller
+        # stopped talking when the first of those frames arrived.
+        speech_end = times[-self.end_silence_frames] if len(times) >= self.end_silence_frames else now
+        exchange = Exchange(speech_end=speech_end, decided=now)
+        self._stt_pending += 1
+        self._stt_tail = spawn(self._recognise, command, exchange, self._stt_tail)
+
+    def _recognise(self, command: ev.Transcribe, exchange: Exchange, previous: gevent.Greenlet | None) -> None:
+        try:
+            try:
+                result: SttResult | None = self.speech.transcribe(
+                    command.pcm, command.sample_rate, command.language, command.hints, self.languages)
+            except gevent.GreenletExit:
+                raise
+            except Exception as exc:  # noqa: BLE001 a broken utterance must not end the call
+                log.warning("speech recognition failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
+                result = None
+            if previous is not None:  # transcripts reach the dialogue in the order spoken
+                previous.join()
+            if result is None:
+                exchange.dropped = "error"
+                self._post(ev.Transcript("", command.language, 0.0), exchange)
+                return
+            exchange.heard = result.text
+            exchange.language = result.language
+            exchange.confidence = result.confidence
+            exchange.audio_ms = result.audio_ms
+            exchange.stt_ms = result.compute_ms
+            exchange.dropped = result.dropped
+            self._post(ev.Transcript(result.text, result.language, result.confidence), exchange)
+        finally:
+            self._stt_pending -= 1
+
+    # -- playback
+
+    def _speak(self, command: ev.Play, previous: gevent.Greenlet | None) -> None:
+        interrupted = False
+        try:
+            if previous is not None and not previous.dead:
+                previous.join()  # a second reply queues behind the first
+            pending: list[gevent.event.AsyncResult] = []
+            for sentence in split_sentences(command.text):
+                pcm = self.speech.render(sentence, self.persona, command.language, self.sample_rate)
+                if not pcm:
+                    continue
+                pending.append(self.port.play(pcm))
+                exchange = self._play_exchange.pop(command.play_id, None)
+                if exchange is not None:
+                    exchange.first_audio = self.clock()
+            interrupted = not all(result.get() for result in pending)
+        except gevent.GreenletExit:
+            interrupted = True  # cut before all of it was queued
+        except TtsError as exc:
+            log.error("speech synthesis failed", extra={"fields": {"error": str(exc)}})
+        finally:
+            if interrupted:
+                self.result.cut_plays += 1
+            self._post(ev.PlaybackDone(command.play_id, interrupted), None)
+
+    def _stop_playback(self) -> None:
+        self.port.stop_playback()
+        if self._play is not None and not self._play.dead:
+            self._play.kill(block=False)
+
+    # -- commits
+
+    def _commit(self, command: ev.Commit) -> None:
+        result: CommitResult
+        if self.on_commit is None or self.commit_pool is None:
+            result = ev.CommitFailed("no POS is configured for this call")
+        else:
+            try:
+                result = run_in_thread(self.commit_pool, self.on_commit, command.ticket, command.idempotency_key,
+                                       timeout=self.commit_timeout_s)
+            except gevent.Timeout:
+                result = ev.CommitFailed(f"the order could not be queued within {self.commit_timeout_s:.0f} s")
+            except Exception as exc:
+                log.exception("commit failed")
+                result = ev.CommitFailed(f"{type(exc).__name__}: {exc}")
+        if self._done:
+            self.controller.handle(result)  # the call ended: still record where the ticket went
+        else:
+            self._post(result, None)
+
+    def _shutdown(self) -> None:
+        for timer in self._timers.values():
+            timer.kill(block=False)
+        self._timers.clear()
+        if self._play is not None and not self._play.dead:
+            self.port.stop_playback()
+            self._play.kill(block=False)
+        if self._stt_tail is not None:
+            self._stt_tail.kill(block=False)
+        if self._commits:  # a ticket the caller confirmed is never abandoned
+            gevent.joinall(list(self._commits), timeout=self.commit_timeout_s + 1)
+        while not self._queue.empty():  # late commit results still count
+            event, _ = self._queue.get_nowait()
+            if isinstance(event, (ev.CommitDone, ev.CommitFailed)):
+                self.controller.handle(event)

@@ -1,0 +1,211 @@
+"""Transfer to a person as a native FreeSWITCH bridge.
+
+The caller's channel runs FreeSWITCH's own `bridge` to the Playbook's
+target (then its fallback, then its voicemail when nobody answers); the
+person who answers gets channel variables saying why (`callticket_reason`)
+and what was ordered so far (`callticket_summary`), exported to their leg
+and sent as SIP headers (`X-Callticket-Reason`, `X-Callticket-Summary`).
+The bridged audio never passes through this process.
+
+Or, with the `uuid_transfer` mode, the same variables are set and the
+channel is sent to a dialplan extension (`<target id>` in the
+`callticket-transfer` context of freeswitch-conf/) that does the bridging.
+
+Dial strings only ever come from the Playbook's transfer targets, never from
+what the caller says or keys in (toll fraud), and are checked before use:
+plain FreeSWITCH endpoints only, so no `{var=...}`, `${api ...}` or `[...]`
+can ride along. Values we set are stripped of `$`, braces and backslashes
+because FreeSWITCH expands `${...}` in application arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from agi.events import TransferTarget
+from agi.pbx.freeswitch import wire
+from agi.pbx.freeswitch.channel import FsChannel
+from agi.pbx.freeswitch.esl import EslCommandFailed, EslGone
+
+log = logging.getLogger("callticket.transfer")
+
+# Endpoint technologies a FreeSWITCH bridge dials. Asterisk's (PJSIP/, SIP/,
+# Local/...) are refused with a clear message rather than failing at dial time.
+ENDPOINTS = ("user", "sofia", "loopback", "group", "freetdm", "verto.rtc", "skinny")
+_RESOURCE = r"[A-Za-z0-9_.@:+#*=/-]+"
+_ENDPOINT = rf"(?:{'|'.join(re.escape(e) for e in ENDPOINTS)})/{_RESOURCE}"
+# ',' rings together, '|' one after the other: both are plain FreeSWITCH dial syntax.
+_DIAL = re.compile(rf"^{_ENDPOINT}(?:[,|]{_ENDPOINT})*$")
+_QUEUE = re.compile(r"^(?:Queue\(([A-Za-z0-9_.@-]+)\)|callcenter:([A-Za-z0-9_.@-]+))$")
+_MAILBOX = re.compile(r"^([A-Za-z0-9_.-]+)(?:@([A-Za-z0-9_.-]+))?$")
+_EXTENSION = re.compile(r"^[A-Za-z0-9_+*#.-]{1,64}$")
+SUMMARY_MAX = 200
+
+
+class UnsafeTarget(ValueError):
+    """A transfer target that is not a plain FreeSWITCH destination."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One dialplan application run on the caller's channel."""
+
+    app: str
+    arg: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPlan:
+    target_id: str
+    steps: tuple[Step, ...]  # bridge / callcenter, in order
+    voicemail: Step | None
+    timeout_s: int
+    variables: tuple[tuple[str, str], ...]
+    reason: str
+    summary: str
+
+
+def check_dial(dial: str) -> Step:
+    queue = _QUEUE.fullmatch(dial)
+    if queue:
+        return Step("callcenter", queue.group(1) or queue.group(2))
+    if _DIAL.fullmatch(dial):
+        return Step("bridge", dial)
+    tech = dial.split("/", 1)[0]
+    if "/" in dial and re.fullmatch(r"^[A-Za-z][A-Za-z0-9]*$", tech) and tech.lower() not in ENDPOINTS:
+        raise UnsafeTarget(f"{dial!r} is not a FreeSWITCH endpoint (use one of: {', '.join(ENDPOINTS)})")
+    raise UnsafeTarget(f"not a plain dial string: {dial!r}")
+
+
+def voicemail_step(mailbox: str) -> Step:
+    m = _MAILBOX.fullmatch(mailbox)
+    if not m:
+        raise UnsafeTarget(f"not a mailbox: {mailbox!r}")
+    box, domain = m.group(1), m.group(2)
+    # 'default' is mod_voicemail's profile; the domain defaults to the channel's.
+    return Step("voicemail", f"default {domain or '${domain_name}'} {box}")
+
+
+def safe_value(text: str, limit: int) -> str:
+    """Printable, one line, nothing FreeSWITCH would expand, at most `limit` characters."""
+    clean = "".join(ch if ch.isprintable() and ch not in "${}\\" else " " for ch in text)
+    clean = " ".join(clean.split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def plan(target: TransferTarget, reason: str, summary: str) -> TransferPlan:
+    steps = [check_dial(target.dial)]
+    if target.fallback:
+        steps.append(check_dial(target.fallback))
+    reason_v = safe_value(reason, 80)
+    summary_v = safe_value(summary, SUMMARY_MAX)
+    variables = (
+        ("callticket_reason", reason_v),
+        ("callticket_summary", summary_v),
+        ("callticket_target", target.id),
+        ("sip_h_X-Callticket-Reason", reason_v),
+        ("sip_h_X-Callticket-Summary", summary_v),
+    )
+    return TransferPlan(
+        target_id=target.id,
+        steps=tuple(steps),
+        voicemail=voicemail_step(target.voicemail) if target.voicemail else None,
+        timeout_s=max(5, min(int(target.timeout_s), 300)),
+        variables=variables,
+        reason=reason_v,
+        summary=summary_v,
+    )
+
+
+def setup_blocks(p: TransferPlan) -> list[bytes]:
+    """The `sendmsg` blocks sent before the first dial (none waits for completion).
+
+    `continue_on_fail` keeps the caller when a dial fails (so the fallback and
+    the voicemail can follow); `hangup_after_bridge` ends the call when the
+    person hangs up; `call_timeout` is how long each dial rings.
+    """
+    blocks = [
+        wire.execute("set", "continue_on_fail=true"),
+        wire.execute("set", "hangup_after_bridge=true"),
+        wire.execute("set", f"call_timeout={p.timeout_s}"),
+    ]
+    blocks += [wire.execute("export", f"{name}={value}") for name, value in p.variables if value]
+    return blocks
+
+
+@dataclass
+class TransferResult:
+    answered: bool = False
+    voicemail: bool = False
+    dial_status: str | None = None
+    hung_up: bool = False
+    detail: str = ""
+
+
+def answered(complete: wire.EslMessage) -> bool:
+    """Did the bridge (or queue) reach a person? From its CHANNEL_EXECUTE_COMPLETE."""
+    status = complete.get("variable_DIALSTATUS") or complete.get("variable_originate_disposition") or ""
+    if complete.get("Application") == "callcenter":
+        return (complete.get("variable_cc_cause") or "") == "answered" or status == "SUCCESS"
+    return status.upper() in ("SUCCESS", "ANSWER")
+
+
+def bridge(channel: FsChannel, p: TransferPlan) -> TransferResult:
+    """Dial the target, then its fallback, then its voicemail; until someone answers."""
+    result = TransferResult()
+    try:
+        for block in setup_blocks(p):
+            channel.conn.command(block)
+        for step in p.steps:
+            # A bridged call may last long: wait for its end (or the caller's hang-up).
+            complete = channel.execute(step.app, step.arg)
+            if complete is None:
+                result.hung_up = True
+                return result
+            result.dial_status = complete.get("variable_DIALSTATUS") or complete.get("variable_originate_disposition")
+            if answered(complete):
+                result.answered = True
+                return result
+            log.info("transfer step not answered", extra={"fields": {
+                "target": p.target_id, "app": step.app, "dial_status": result.dial_status}})
+            if channel.hungup.is_set():
+                result.hung_up = True
+                return result
+        if p.voicemail is not None:
+            complete = channel.execute(p.voicemail.app, p.voicemail.arg)
+            result.voicemail = complete is not None
+        channel.hangup("NORMAL_CLEARING")
+    except (EslGone, EslCommandFailed) as exc:
+        result.detail = str(exc)
+    return result
+
+
+def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str) -> TransferResult:
+    """Set the variables, then `uuid_transfer` the channel to `<target id>` in `context`.
+
+    The extension there bridges (freeswitch-conf/dialplan/callticket.xml); the
+    socket stays connected and sees the rest of the call.
+    """
+    if not _EXTENSION.fullmatch(p.target_id) or not _EXTENSION.fullmatch(context):
+        raise UnsafeTarget(f"bad extension {p.target_id!r} or context {context!r}")
+    result = TransferResult()
+    try:
+        for block in setup_blocks(p):
+            channel.conn.command(block)
+        dial_vars = [("callticket_dial", "|".join(s.arg for s in p.steps if s.app == "bridge"))]
+        queues = [s.arg for s in p.steps if s.app == "callcenter"]
+        if queues:
+            dial_vars.append(("callticket_queue", queues[0]))
+        if p.voicemail is not None:
+            dial_vars.append(("callticket_voicemail", p.voicemail.arg))
+        for name, value in dial_vars:
+            if value:
+                channel.conn.command(wire.execute("set", f"{name}={value}"))
+        reply = channel.api("uuid_transfer", channel.info.uuid, p.target_id, "XML", context)
+        result.answered = reply.startswith("+OK")
+        result.detail = reply.strip()
+    except (EslGone, EslCommandFailed) as exc:
+        result.detail = str(exc)
+    return result

@@ -1,0 +1,347 @@
+"""The FreeSWITCH worker: outbound Event Socket control + unicast media + native-bridge transfer.
+
+FreeSWITCH's dialplan runs `socket 127.0.0.1:8084 async full`; FreeSWITCH
+connects here, one TCP connection per call, and each connection gets its
+own greenlet:
+
+    connect            -> CHANNEL_DATA: caller, dialled number, uuid, variables
+    myevents, linger   -> this channel's events, and those after the hang-up
+    answer             -> (waits for its CHANNEL_EXECUTE_COMPLETE)
+    unicast            -> caller audio in, bot audio out (UDP, L16)
+    the call core      -> GreenCallSession until it hangs up or transfers
+    bridge | uuid_transfer | hangup
+    text/disconnect-notice -> we close the socket (linger never does)
+
+A call no Playbook answers, or one over `max_calls`, is handed back to the
+dialplan (`resume`) with `callticket_status` set. Whatever goes wrong on one
+connection (garbage, a dead peer) ends that connection only.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket as pysocket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import gevent
+import gevent.event
+import gevent.lock
+from gevent.server import StreamServer
+
+from agi import events as ev
+from agi import metrics
+from agi.dialogue.policy import mask_number
+from agi.logs import call_context, log_event
+from agi.pbx.freeswitch import transfer as xfer
+from agi.pbx.freeswitch import wire
+from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel
+from agi.pbx.freeswitch.driver import GreenCallSession, GreenSpeech
+from agi.pbx.freeswitch.esl import EslCommandFailed, EslConnection, EslGone
+from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
+from agi.playbook import LoadedPlaybook
+
+log = logging.getLogger("callticket.freeswitch")
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    transfer: ev.Transfer | None = None
+    reason: str = ""
+    outcome: str | None = None  # committed | transferred | hung_up | refused | error
+
+
+class UnicastPort:
+    """The call's channel and unicast media, as the green session's media port."""
+
+    def __init__(self, channel: FsChannel, media: UnicastMedia, sample_rate: int):
+        self.channel = channel
+        self.media = media
+        self.sample_rate = sample_rate
+
+    def attach(self, post: Callable[[ev.Event], None]) -> None:
+        rate = self.sample_rate
+        self.media.attach(lambda pcm: post(ev.AudioIn(pcm, rate)))
+        self.channel.on_dtmf.append(lambda digit: post(ev.Dtmf(digit)))
+        self.channel.on_hangup.append(lambda: post(ev.Hangup()))
+        if self.channel.hungup.is_set():
+            post(ev.Hangup())
+
+    def play(self, pcm: bytes):
+        return self.media.play(pcm)
+
+    def stop_playback(self) -> None:
+        self.media.stop_playback()
+
+
+# A call runner drives one call over its port and says how it ended.
+CallRunner = Callable[[ChannelInfo, UnicastPort], CallOutcome]
+RunnerFactory = Callable[[ChannelInfo], "CallRunner | None"]
+
+
+@dataclass
+class EslWorkerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8084
+    media_host: str = "127.0.0.1"  # where FreeSWITCH sends unicast audio (our side)
+    media_ports: tuple[int, int] = (16000, 16999)
+    fs_media_ip: str = "127.0.0.1"  # where FreeSWITCH binds its unicast port
+    max_calls: int = 50
+    transfer_mode: Literal["bridge", "uuid_transfer"] = "bridge"
+    transfer_context: str = "callticket-transfer"
+    connect_timeout_s: float = 10.0
+    reply_timeout_s: float = 10.0
+    answer_timeout_s: float = 15.0
+    linger_s: float = 10.0  # after our hang-up: how long to wait for the disconnect notice
+    bridged_max_s: float = 4 * 3600.0  # after a transfer: the socket stays until the bridged call ends
+    rearm_after_s: float = 0.25
+
+
+class EslWorker:
+    def __init__(self, config: EslWorkerConfig, runners: RunnerFactory):
+        self.config = config
+        self.runners = runners
+        self.ports = PortRange(config.media_host, *config.media_ports)
+        self.server = StreamServer((config.host, config.port), self.handle)
+        self._calls = gevent.lock.BoundedSemaphore(config.max_calls)
+        self.active = 0
+        self.calls_started = 0
+        self.calls_finished = 0
+        self.connections = 0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.address
+
+    def start(self) -> None:
+        self.server.start()
+        log.info("freeswitch worker listening", extra={"fields": {
+            "esl": f"{self.config.host}:{self.server.server_port}",
+            "media": f"{self.config.media_host}:{self.config.media_ports[0]}-{self.config.media_ports[1]}",
+            "transfer_mode": self.config.transfer_mode}})
+
+    def stop(self, grace_s: float = 30.0) -> None:
+        self.server.stop(timeout=grace_s)
+
+    # ------------------------------------------------------------ one connection
+
+    def handle(self, sock: pysocket.socket, address: tuple[str, int]) -> None:
+        self.connections += 1
+        try:
+            sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        conn = EslConnection(sock, reply_timeout_s=self.config.reply_timeout_s)
+        try:
+            reply = conn.request(b"connect\n\n", timeout=self.config.connect_timeout_s)
+            info = ChannelInfo.from_channel_data(reply.headers)
+        except (EslGone, wire.EslProtocolError) as exc:
+            log.warning("not a FreeSWITCH call", extra={"fields": {"peer": address[0], "error": str(exc)}})
+            conn.close(str(exc))
+            return
+        with call_context(info.uuid):
+            channel = FsChannel(conn, info)
+            try:
+                self._call(channel, info)
+            except Exception:
+                log.exception("call failed")
+            finally:
+                channel.close()
+
+    def _call(self, channel: FsChannel, info: ChannelInfo) -> None:
+        runner = self.runners(info)
+        if runner is None:
+            log.info("no playbook for call", extra={"fields": {
+                "route": (info.route or "")[:64], "called": info.called_number}})
+            self._decline(channel, "NOROUTE")
+            return
+        if info.sample_rate not in SUPPORTED_RATES:
+            log.warning("unsupported sample rate", extra={"fields": {"rate": info.sample_rate, "codec": info.codec}})
+            self._decline(channel, "UNSUPPORTED_CODEC")
+            return
+        if not self._calls.acquire(blocking=False):
+            log.info("busy", extra={"fields": {"active": self.active, "max_calls": self.config.max_calls}})
+            self._decline(channel, "BUSY")
+            return
+        self.calls_started += 1
+        self.active += 1
+        started = time.monotonic()
+        log.info("call started", extra={"fields": {
+            "route": info.route, "channel": info.channel, "caller": mask_number(info.caller_number),
+            "called": info.called_number, "codec": info.codec, "rate": info.sample_rate}})
+        outcome = CallOutcome(reason="error", outcome="error")
+        try:
+            with metrics.METRICS.track_call("freeswitch") as track:
+                outcome = self._converse(channel, info, runner)
+                track.outcome = outcome.outcome
+        finally:
+            self.active -= 1
+            self._calls.release()
+        status = "DONE"
+        try:
+            if outcome.transfer is not None and not channel.hungup.is_set():
+                status = self._transfer(channel, outcome.transfer)
+            elif not channel.hungup.is_set():
+                channel.hangup("NORMAL_CLEARING")
+            # linger: FreeSWITCH never closes; the notice says the channel is gone.
+            channel.wait_gone(self.config.bridged_max_s if outcome.transfer is not None else self.config.linger_s)
+        finally:
+            self.calls_finished += 1
+            log.info("call ended", extra={"fields": {
+                "status": status, "outcome": outcome.outcome, "hangup_cause": channel.hangup_cause,
+                "seconds": round(time.monotonic() - started, 2)}})
+
+    def _converse(self, channel: FsChannel, info: ChannelInfo, runner: CallRunner) -> CallOutcome:
+        try:
+            channel.subscribe(linger=True)
+            complete = channel.execute("answer", timeout=self.config.answer_timeout_s)
+        except (EslGone, EslCommandFailed) as exc:
+            log.info("call lost before answer", extra={"fields": {"error": str(exc)}})
+            return CallOutcome(reason="lost", outcome="hung_up")
+        if complete is None:
+            return CallOutcome(reason="caller hung up before answer", outcome="hung_up")
+        rate = info.sample_rate
+        media = UnicastMedia(channel, self.ports, sample_rate=rate, fs_ip=self.config.fs_media_ip,
+                             rearm_after_s=self.config.rearm_after_s)
+        try:
+            media.start()
+            return runner(info, UnicastPort(channel, media, rate))
+        except Exception:
+            log.exception("call runner failed")
+            return CallOutcome(reason="error", outcome="error")
+        finally:
+            media.close()
+            log.debug("unicast figures", extra={"fields": {
+                "arms": media.arms, "rx_packets": media.rx_packets, "rx_dropped": media.rx_dropped,
+                "tx_packets": media.tx_packets}})
+
+    def _transfer(self, channel: FsChannel, t: ev.Transfer) -> str:
+        try:
+            p = xfer.plan(t.target, t.reason, t.summary)
+        except xfer.UnsafeTarget as exc:
+            log.error("transfer refused", extra={"fields": {"target": t.target.id, "error": str(exc)}})
+            channel.hangup("NORMAL_CLEARING")
+            return "TRANSFER_FAILED"
+        log.info("transfer", extra={"fields": {"target": p.target_id, "reason": p.reason,
+                                               "mode": self.config.transfer_mode}})
+        if self.config.transfer_mode == "uuid_transfer":
+            result = xfer.uuid_transfer(channel, p, self.config.transfer_context)
+        else:
+            result = xfer.bridge(channel, p)
+        log.info("transfer ended", extra={"fields": {
+            "target": p.target_id, "answered": result.answered, "voicemail": result.voicemail,
+            "dial_status": result.dial_status, "hung_up": result.hung_up, "detail": result.detail}})
+        if result.answered or result.voicemail:
+            return "TRANSFERRED"
+        return "HUNGUP" if result.hung_up else "TRANSFER_FAILED"
+
+    def _decline(self, channel: FsChannel, status: str) -> None:
+        """Back to the dialplan: the actions after `socket` run (busy prompt, operator...)."""
+        try:
+            channel.conn.command(wire.execute("set", f"callticket_status={status}"))
+            channel.conn.command(b"resume\n\n")
+            channel.conn.request(b"exit\n\n", timeout=2.0)
+        except (EslGone, EslCommandFailed) as exc:
+            log.info("decline not completed", extra={"fields": {"error": str(exc)}})
+
+
+# ------------------------------------------------------------------ Playbook runners
+
+
+class GreenRunner:
+    """Runs every call of one Playbook on the green session."""
+
+    def __init__(self, loaded: LoadedPlaybook, data_dir: Path, speech: GreenSpeech,
+                 committer: Callable[..., Any] | None = None):
+        from agi.pbx.asterisk.session_runner import HangupHistory
+
+        self.loaded = loaded
+        self.data_dir = Path(data_dir)
+        self.speech = speech
+        self._committer = committer
+        # sqlite connections and POS clients stay in the one thread that made them
+        self.commit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pos-{loaded.id}")
+        self.hangups = HangupHistory()
+
+    def __call__(self, info: ChannelInfo, port: UnicastPort) -> CallOutcome:
+        from agi.call import CallController
+
+        tz = self.loaded.playbook.business.tz
+        now = time.monotonic()
+        controller = CallController(self.loaded, now=datetime.now(tz), call_id=info.uuid,
+                                    recent_hangups=self.hangups.count(info.caller_number, now))
+        session = GreenCallSession(controller, port, self.speech, sample_rate=port.sample_rate,
+                                   on_commit=self._commit_now, commit_pool=self.commit_pool,
+                                   on_log=lambda c: log_event(log, c, info.uuid))
+        result = session.run(info.started())
+        outcome = controller.outcome or ("hung_up" if result.ended_by == "caller" else None)
+        if outcome == "hung_up":
+            self.hangups.add(info.caller_number, time.monotonic())
+        latencies = [e.latency_ms for e in result.exchanges if e.latency_ms is not None]
+        for ms in latencies:
+            metrics.METRICS.reply_latency_s(ms / 1000)
+        log.info("call result", extra={"fields": {
+            "call_id": info.uuid, "pbx": "freeswitch", "outcome": outcome, "ended_by": result.ended_by,
+            "turns": len(result.exchanges), "reply_latency_ms": latencies,
+            "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
+            "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
+            "transfer": controller.transfer, "cut_plays": result.cut_plays}})
+        reason = result.hangup.reason if result.hangup else result.ended_by
+        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome)
+
+    def _commit_now(self, ticket: Any, key: str) -> ev.CommitDone | ev.CommitFailed:
+        if self._committer is None:
+            from agi.pos_binding import data_dir_from, local_committer
+
+            self._committer = local_committer(self.loaded, data_dir_from(self.data_dir))
+        return self._committer(ticket, key)
+
+
+ECHO_ROUTE = "callticket-echo"
+
+
+def echo_runner(info: ChannelInfo, port: UnicastPort, seconds: float = 10.0) -> CallOutcome:
+    """`callticket_playbook=callticket-echo`: the caller hears themself for a while.
+
+    A plumbing check for FreeSWITCH admins (the socket reachable, unicast both
+    ways, the audio path's delay), with no Playbook, speech or POS involved.
+    """
+    ended = gevent.event.Event()
+
+    def post(event: ev.Event) -> None:
+        if isinstance(event, ev.AudioIn):
+            port.play(event.pcm)
+        elif isinstance(event, ev.Hangup):
+            ended.set()
+
+    port.attach(post)
+    ended.wait(seconds)
+    return CallOutcome(reason="echo test over", outcome="hung_up")
+
+
+def playbook_runners(registry: Any, data_dir: Path, speech: GreenSpeech) -> RunnerFactory:
+    """The runner for a call: the Playbook now serving its route (the
+    `callticket_playbook` channel variable) or dialled number. A reloaded
+    Playbook takes the next call; calls in progress keep theirs."""
+    runners: dict[int, tuple[Any, GreenRunner]] = {}
+
+    def factory(info: ChannelInfo) -> CallRunner | None:
+        if info.route == ECHO_ROUTE:
+            return echo_runner
+        if info.route == "\0invalid":
+            return None
+        loaded = registry.get(info.route, info.called_number)
+        if loaded is None:
+            return None
+        cached = runners.get(id(loaded))
+        if cached is None or cached[0] is not loaded:
+            cached = (loaded, GreenRunner(loaded, data_dir, speech))
+            runners[id(loaded)] = cached
+        return cached[1]
+
+    return factory

@@ -1,0 +1,134 @@
+"""Transfer to a person: FreeSWITCH's own bridge, driven from the socket; targets only from the Playbook."""
+
+from __future__ import annotations
+
+import pytest
+from esl_session import esl_session, wait_until
+from fake_fs import BridgeBehaviour
+
+from agi.events import TransferTarget
+from agi.pbx.freeswitch import transfer as xfer
+from agi.pbx.freeswitch import wire
+
+COUNTER = TransferTarget("front-counter", "user/100", fallback="user/101", voicemail="100@default", timeout_s=20)
+
+
+@pytest.mark.parametrize("dial, step", [
+    ("user/100", ("bridge", "user/100")),
+    ("user/100@pbx.example.com", ("bridge", "user/100@pbx.example.com")),
+    ("sofia/gateway/carrier/+15551230000", ("bridge", "sofia/gateway/carrier/+15551230000")),
+    ("loopback/2000/public", ("bridge", "loopback/2000/public")),
+    ("user/100,user/101", ("bridge", "user/100,user/101")),
+    ("user/100|sofia/gateway/gw/5551230000", ("bridge", "user/100|sofia/gateway/gw/5551230000")),
+    ("callcenter:support@default", ("callcenter", "support@default")),
+    ("Queue(front-desk)", ("callcenter", "front-desk")),
+])
+def test_freeswitch_destinations_are_accepted(dial, step):
+    assert xfer.check_dial(dial) == xfer.Step(*step)
+
+
+@pytest.mark.parametrize("dial, says", [
+    ("PJSIP/100", "not a FreeSWITCH endpoint"),
+    ("SIP/100", "not a FreeSWITCH endpoint"),
+    ("{origination_caller_id_number=1}user/100", "not a plain dial string"),
+    ("user/100 XML default", "not a plain dial string"),
+    ("user/${system(rm -rf /)}", "not a plain dial string"),
+    ("[leg_timeout=1]user/100", "not a plain dial string"),
+    ("user/100\nuser/101", "not a plain dial string"),
+    ("user/100\n", "not a plain dial string"),
+])
+def test_anything_else_is_refused_before_it_reaches_freeswitch(dial, says):
+    with pytest.raises(xfer.UnsafeTarget, match=says):
+        xfer.check_dial(dial)
+
+
+def test_what_the_caller_said_cannot_expand_on_the_channel():
+    p = xfer.plan(COUNTER, "caller asked for a person", "order: 1 ${system(curl evil)} pizza; name {x}\\n")
+    for _, value in p.variables:
+        assert not set(value) & set("${}\\\n")
+    assert p.summary == "order: 1 system(curl evil) pizza; name x n"
+
+
+def test_the_plan_dials_target_then_fallback_then_voicemail():
+    p = xfer.plan(COUNTER, "caller asked for a person", "order: 2 large pepperoni pizza; total 33.98")
+    assert p.steps == (xfer.Step("bridge", "user/100"), xfer.Step("bridge", "user/101"))
+    assert p.voicemail == xfer.Step("voicemail", "default default 100")
+    assert xfer.voicemail_step("200") == xfer.Step("voicemail", "default ${domain_name} 200")
+    assert xfer.setup_blocks(p)[:3] == [
+        b"sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: continue_on_fail=true\nevent-lock: true\n\n",
+        b"sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: hangup_after_bridge=true\nevent-lock: true\n\n",
+        b"sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: call_timeout=20\nevent-lock: true\n\n",
+    ]
+    assert b"execute-app-name: export\nexecute-app-arg: callticket_reason=caller asked for a person\n" \
+        in b"".join(xfer.setup_blocks(p))
+
+
+def test_a_native_bridge_to_the_person_who_answers():
+    p = xfer.plan(COUNTER, "caller asked for a person", "order: 2 large pepperoni pizza; total 33.98")
+    with esl_session(bridge=BridgeBehaviour(answer={"user/100"})) as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        result = xfer.bridge(channel, p)
+        assert result.answered and result.dial_status == "SUCCESS"
+        assert fs.bridged_to == ["user/100"]
+        assert fs.exported["callticket_reason"] == "caller asked for a person"
+        assert fs.exported["callticket_summary"] == "order: 2 large pepperoni pizza; total 33.98"
+        assert fs.exported["sip_h_X-Callticket-Reason"] == "caller asked for a person"
+        assert fs.channel_vars["hangup_after_bridge"] == "true"
+        bridge_block = next(c for c in fs.received if c.h("execute-app-name") == "bridge")
+        assert bridge_block.raw == wire.execute("bridge", "user/100", event_uuid=bridge_block.h("event-uuid"))
+        # the person hung up: hangup_after_bridge ends the caller's leg, and the notice follows
+        assert wait_until(channel.gone.is_set)
+
+
+def test_no_answer_goes_to_the_fallback_then_to_voicemail():
+    p = xfer.plan(COUNTER, "caller asked for a person", "")
+    with esl_session(bridge=BridgeBehaviour(answer=set())) as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        result = xfer.bridge(channel, p)
+        assert not result.answered and result.voicemail
+        assert fs.bridged_to == ["user/100", "user/101"]
+        assert ("voicemail", "default default 100") in fs.apps
+        assert "callticket_summary" not in fs.exported  # nothing to say: not set at all
+        assert wait_until(channel.gone.is_set)  # we hung up after the voicemail
+        assert fs.received[-1].raw == wire.hangup("NORMAL_CLEARING")
+
+
+def test_the_fallback_answers():
+    p = xfer.plan(COUNTER, "large order", "")
+    with esl_session(bridge=BridgeBehaviour(answer={"user/101"})) as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        result = xfer.bridge(channel, p)
+        assert result.answered and fs.bridged_to == ["user/100", "user/101"]
+        assert not any(app == "voicemail" for app, _ in fs.apps)
+
+
+def test_the_caller_hanging_up_while_it_rings_ends_the_transfer():
+    p = xfer.plan(COUNTER, "caller asked for a person", "")
+    with esl_session(stuck_apps=("bridge",)) as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        import gevent
+
+        gevent.spawn_later(0.5, fs.caller_hangs_up)
+        result = xfer.bridge(channel, p)
+        assert result.hung_up and not result.answered
+
+
+def test_uuid_transfer_sends_the_channel_to_the_transfer_extension():
+    p = xfer.plan(COUNTER, "caller asked for a person", "order: 1 cheese pizza")
+    with esl_session() as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        result = xfer.uuid_transfer(channel, p, "callticket-transfer")
+        assert result.answered and result.detail == "+OK"
+        assert fs.transferred_to == "front-counter XML callticket-transfer"
+        api = next(c for c in fs.received if c.line.startswith("api "))
+        assert api.raw == f"api uuid_transfer {fs.uuid} front-counter XML callticket-transfer\n\n".encode()
+        assert fs.channel_vars["callticket_dial"] == "user/100|user/101"
+        assert fs.channel_vars["callticket_voicemail"] == "default default 100"
+        assert fs.exported["callticket_summary"] == "order: 1 cheese pizza"
+        # the socket stays connected and sees the rest of the call until the hang-up
+        assert wait_until(channel.gone.is_set)
