@@ -111,12 +111,27 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"serve-esl: outbound Event Socket on {host}:{worker.address[1]}, "
           f"unicast UDP {worker_config.media_host}:{media_ports[0]}-{media_ports[1]}", file=sys.stderr, flush=True)
+    ops = None
+    if config.metrics.enabled and config.source is not None:  # built-in defaults: no fixed port to take
+        from agi.ops_http import Lifecycle, OpsServer, outbox_check
+
+        lifecycle = Lifecycle()
+        password = config.outbox.password.value() if config.outbox.password else None
+        lifecycle.add_check("outbox", outbox_check(config.outbox.dsn, data_dir, password))
+        ops = OpsServer(config.metrics.listen("serve_esl"), lifecycle).start()
+        print(f"serve-esl: metrics and health on {ops.url}", file=sys.stderr, flush=True)
     stop = gevent.event.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
+    # systemd's ExecReload: re-read Playbooks now (calls in progress keep theirs).
+    gevent.signal_handler(signal.SIGHUP, lambda: gevent.get_hub().threadpool.spawn(registry.reload))
     try:
         stop.wait()
     finally:
+        if ops is not None:
+            ops.lifecycle.accepting = False
         worker.stop(grace_s=config.shutdown.grace_s)
         registry.stop()
+        if ops is not None:
+            ops.stop()
     return 0

@@ -128,6 +128,15 @@ def collapse_repeats(text: str) -> str:
     return " ".join(kept)
 
 
+def _collapse_word_loops(text: str) -> str:
+    """'No, no, no, no, no' -> 'No': a word said over and over once."""
+    words = _words(text)
+    kept = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    if len(kept) < len(words):
+        return " ".join(kept)
+    return text
+
+
 def _compression_ratio(text: str) -> float:
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
@@ -374,7 +383,11 @@ class Recognizer:
         elif no_speech > s.hard_no_speech or (no_speech > s.no_speech_threshold and avg_logprob < s.log_prob_threshold):
             dropped = "no speech"
         elif _compression_ratio(text) > s.compression_ratio_threshold:
-            dropped = "repetitive"
+            # "No, no, no, no, ..." is a short answer Whisper looped on; a long
+            # repetitive text is a hallucination.
+            text = _collapse_word_loops(text)
+            if len(_words(text)) > 3 or _compression_ratio(text) > s.compression_ratio_threshold:
+                dropped = "repetitive"
         elif _filler(text) and (no_speech > 0.2 or avg_logprob < -0.7):
             dropped = "filler"
         if dropped:

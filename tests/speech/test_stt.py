@@ -99,3 +99,10 @@ def test_models_come_from_packages_only(tmp_path):
     with pytest.raises(models.ModelUnavailable, match="neither a bundled model"):
         models.resolve(tmp_path / "no-model-here")
     assert models.resolve(joined) == joined  # a directory from the config is used as given
+
+
+def test_a_looped_short_answer_is_kept_once():
+    from agi.speech.stt import _collapse_word_loops
+
+    assert _collapse_word_loops("No, no, no, no, no, no, no, no, no, no") == "no"
+    assert _collapse_word_loops("two large pizzas") == "two large pizzas"

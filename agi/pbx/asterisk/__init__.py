@@ -1,0 +1,1 @@
+"""The Asterisk driver: FastAGI control, AudioSocket media, native-bridge transfers, AMI."""

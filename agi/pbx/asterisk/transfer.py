@@ -1,0 +1,144 @@
+"""Transfer to a person as a native Asterisk bridge.
+
+The caller leaves callticket entirely: the AudioSocket leg ends, channel
+variables tell the person who answers why (`CALLTICKET_REASON`) and what
+was ordered so far (`CALLTICKET_SUMMARY`, one line), then Asterisk's own
+`Dial()` bridges the caller to the Playbook's target, with the target's
+fallback and then its voicemail when nobody answers. The audio of the
+bridged call never passes through this process.
+
+Dial strings only ever come from the Playbook's transfer targets (the
+`TransferTarget` in the `Transfer` command), never from what the caller says
+or keys in: anything else would let a caller dial out at the business's cost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from agi.events import TransferTarget
+from agi.pbx.asterisk.fastagi import AgiChannel, AgiHangup, quote
+
+log = logging.getLogger("callticket.transfer")
+
+# A Dial() destination: technology/resource, '&' for ring groups. No commas,
+# parentheses, '$' or braces: those would smuggle Dial options or dialplan
+# functions into the command.
+_DIAL = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@:+#*/-]+(&[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@:+#*/-]+)*$")
+_QUEUE = re.compile(r"^Queue\(([A-Za-z0-9_.-]+)\)$")
+_MAILBOX = re.compile(r"^[A-Za-z0-9_.-]+(@[A-Za-z0-9_.-]+)?$")
+SUMMARY_MAX = 200
+
+
+class UnsafeTarget(ValueError):
+    """A transfer target whose dial string is not a plain destination."""
+
+
+def check_dial(dial: str) -> str:
+    if not (_DIAL.match(dial) or _QUEUE.match(dial)):
+        raise UnsafeTarget(f"not a plain dial string: {dial!r}")
+    return dial
+
+
+def check_mailbox(mailbox: str) -> str:
+    if not _MAILBOX.match(mailbox):
+        raise UnsafeTarget(f"not a mailbox: {mailbox!r}")
+    return mailbox
+
+
+def one_line(text: str, limit: int = SUMMARY_MAX) -> str:
+    """Printable, single line, at most `limit` characters (for channel variables and SIP headers)."""
+    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPlan:
+    """What Asterisk will be told to do, checked before anything is sent."""
+
+    target_id: str
+    steps: tuple[str, ...]  # dial strings / Queue(...) in order
+    timeout_s: int
+    voicemail: str | None
+    reason: str
+    summary: str
+
+
+def plan(target: TransferTarget, reason: str, summary: str) -> TransferPlan:
+    steps = [check_dial(target.dial)]
+    if target.fallback:
+        steps.append(check_dial(target.fallback))
+    return TransferPlan(
+        target_id=target.id,
+        steps=tuple(steps),
+        timeout_s=max(5, min(int(target.timeout_s), 300)),
+        voicemail=check_mailbox(target.voicemail) if target.voicemail else None,
+        reason=one_line(reason, 80),
+        summary=one_line(summary),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    answered_by: str | None  # the dial string that answered
+    dial_status: str  # ANSWER, NOANSWER, BUSY, CONGESTION, CHANUNAVAIL, ...
+    voicemail: bool = False
+
+
+async def set_channel_vars(agi: AgiChannel, p: TransferPlan) -> None:
+    # "__" makes the variable inherited by the channel Dial() creates, so it
+    # is readable on the phone's leg too.
+    await agi.command(f"SET VARIABLE __CALLTICKET_REASON {quote(p.reason)}")
+    await agi.command(f"SET VARIABLE __CALLTICKET_SUMMARY {quote(p.summary)}")
+    await agi.command(f"SET VARIABLE CALLTICKET_TARGET {quote(p.target_id)}")
+
+
+async def transfer_with_agi(agi: AgiChannel, p: TransferPlan, *, predial: str | None = None) -> TransferResult:
+    """Dial the target, then the fallback, then voicemail, from the FastAGI session.
+
+    `predial` names a dialplan location (context^exten^priority) run on the
+    phone's channel before it rings, e.g. to add X-CallTicket-* SIP headers.
+    """
+    await set_channel_vars(agi, p)
+    status = "NOANSWER"
+    for dial in p.steps:
+        q = _QUEUE.match(dial)
+        if q:
+            await agi.command(f"EXEC Queue {quote(q.group(1) + ',,,,' + str(p.timeout_s))}", timeout=None)
+            status = await _get_var(agi, "QUEUESTATUS") or "UNKNOWN"
+            if status not in ("TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL"):
+                return TransferResult(dial, status)
+            continue
+        options = f"b({predial})" if predial else ""
+        log.info("transfer %s: Dial(%s) for %ss", p.target_id, dial, p.timeout_s)
+        await agi.command(f"EXEC Dial {quote(f'{dial},{p.timeout_s},{options}')}", timeout=None)
+        status = await _get_var(agi, "DIALSTATUS") or "UNKNOWN"
+        if status == "ANSWER":
+            return TransferResult(dial, status)
+        if status == "CANCEL":  # the caller hung up while it rang
+            raise AgiHangup("caller hung up during the transfer")
+    if p.voicemail:
+        await agi.command(f"EXEC VoiceMail {quote(p.voicemail + ',u')}", timeout=None)
+        return TransferResult(None, status, voicemail=True)
+    return TransferResult(None, status)
+
+
+async def _get_var(agi: AgiChannel, name: str) -> str | None:
+    r = await agi.command(f"GET VARIABLE {name}")
+    return r.data if r.result == "1" else None
+
+
+def redirect_vars(p: TransferPlan) -> dict[str, str]:
+    """Channel variables for the AMI mode's [callticket-transfer] context."""
+    out = {
+        "__CALLTICKET_REASON": p.reason,
+        "__CALLTICKET_SUMMARY": p.summary,
+        "CALLTICKET_TARGET": p.target_id,
+        "CALLTICKET_DIAL": p.steps[0],
+        "CALLTICKET_FALLBACK": p.steps[1] if len(p.steps) > 1 else "",
+        "CALLTICKET_TIMEOUT": str(p.timeout_s),
+        "CALLTICKET_VOICEMAIL": p.voicemail or "",
+    }
+    return out
