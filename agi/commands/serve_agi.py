@@ -123,7 +123,7 @@ def _operations(config, data_dir: Path):
     from agi.ops_http import Lifecycle, OpsServer, outbox_check
     from agi.records import CallRecords
 
-    records = CallRecords.from_config(config)
+    records = CallRecords.from_config(config.model_copy(update={"data_dir": Path(data_dir)}))
     lifecycle = Lifecycle(records=records)
     password = config.outbox.password.value() if config.outbox.password else None
     lifecycle.add_check("outbox", outbox_check(config.outbox.dsn, data_dir, password))

@@ -100,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
         host=host, port=port, media_host=args.media_host or fs.media_host, media_ports=media_ports,
         max_calls=args.max_calls or fs.max_calls, transfer_mode=args.transfer_mode,
         transfer_context=args.transfer_context)
-    worker = EslWorker(worker_config, playbook_runners(registry, data_dir, speech))
+    from agi.ops_http import Lifecycle
+    from agi.records import CallRecords
+
+    lifecycle = Lifecycle(records=CallRecords.from_config(config.model_copy(update={"data_dir": Path(data_dir)})))
+    worker = EslWorker(worker_config, playbook_runners(registry, data_dir, speech), lifecycle)
     if pb.watch:
         registry.start()
     try:
@@ -113,9 +117,8 @@ def run(args: argparse.Namespace) -> int:
           f"unicast UDP {worker_config.media_host}:{media_ports[0]}-{media_ports[1]}", file=sys.stderr, flush=True)
     ops = None
     if config.metrics.enabled and config.source is not None:  # built-in defaults: no fixed port to take
-        from agi.ops_http import Lifecycle, OpsServer, outbox_check
+        from agi.ops_http import OpsServer, outbox_check
 
-        lifecycle = Lifecycle()
         password = config.outbox.password.value() if config.outbox.password else None
         lifecycle.add_check("outbox", outbox_check(config.outbox.dsn, data_dir, password))
         ops = OpsServer(config.metrics.listen("serve_esl"), lifecycle).start()
@@ -128,10 +131,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         stop.wait()
     finally:
-        if ops is not None:
-            ops.lifecycle.accepting = False
+        lifecycle.accepting = False
         worker.stop(grace_s=config.shutdown.grace_s)
         registry.stop()
         if ops is not None:
             ops.stop()
+        if lifecycle.records is not None:
+            lifecycle.records.close()
     return 0

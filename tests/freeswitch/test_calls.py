@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from agi.records import CallRecords
 from fake_fs import BridgeBehaviour, CallerScript, FakeFreeSwitch
 from fs_harness import caller_audio, local_pos_orders
 from ruamel.yaml import YAML
@@ -73,6 +75,14 @@ def test_a_spoken_order_is_committed(serve_esl, fs_playbooks):
     assert fs.sent_blocks("hangup") == [wire.hangup("NORMAL_CLEARING")]
     assert_closed_after_notice(fs)
     assert len(result["reply_latency_ms"]) >= len(ORDER) - 1
+    # the call record: committed, the receipt, the caller's number masked
+    records = CallRecords(f"sqlite:{serve_esl.data_dir / 'calls.sqlite3'}")
+    try:
+        (record,) = [r for r in records.list(outcome="committed") if (r.pos or {}).get("order_id") == order_id]
+    finally:
+        records.close()
+    assert record.pbx == "freeswitch" and record.caller != "+15551234567" and record.caller.endswith("67")
+    assert any(t.get("heard") for t in record.turns)
 
 
 def test_asking_for_a_person_ends_in_a_native_bridge(serve_esl):

@@ -24,7 +24,7 @@ import socket as pysocket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +54,7 @@ class CallOutcome:
     transfer: ev.Transfer | None = None
     reason: str = ""
     outcome: str | None = None  # committed | transferred | hung_up | refused | error
+    record: dict[str, Any] | None = field(default=None, compare=False)  # for the call record
 
 
 class UnicastPort:
@@ -103,8 +104,10 @@ class EslWorkerConfig:
 
 
 class EslWorker:
-    def __init__(self, config: EslWorkerConfig, runners: RunnerFactory):
+    def __init__(self, config: EslWorkerConfig, runners: RunnerFactory, lifecycle: Any = None):
         self.config = config
+        # agi.ops_http.Lifecycle: call records and metrics; None counts metrics only.
+        self.lifecycle = lifecycle
         self.runners = runners
         self.ports = PortRange(config.media_host, *config.media_ports)
         self.server = StreamServer((config.host, config.port), self.handle)
@@ -176,9 +179,16 @@ class EslWorker:
             "called": info.called_number, "codec": info.codec, "rate": info.sample_rate}})
         outcome = CallOutcome(reason="error", outcome="error")
         try:
-            with metrics.METRICS.track_call("freeswitch") as track:
-                outcome = self._converse(channel, info, runner)
-                track.outcome = outcome.outcome
+            if self.lifecycle is None:
+                with metrics.METRICS.track_call("freeswitch") as track:
+                    outcome = self._converse(channel, info, runner)
+                    track.outcome = outcome.outcome
+                    metrics.METRICS.observe_turns((outcome.record or {}).get("turns", []))
+            else:
+                with self.lifecycle.call(info.uuid, pbx="freeswitch", route=info.route, caller=info.caller_number,
+                                         language=info.language, playbook=info.route) as handle:
+                    outcome = self._converse(channel, info, runner)
+                    handle.result = {**(outcome.record or {}), "outcome": outcome.outcome}
         finally:
             self.active -= 1
             self._calls.release()
@@ -283,8 +293,6 @@ class GreenRunner:
         if outcome == "hung_up":
             self.hangups.add(info.caller_number, time.monotonic())
         latencies = [e.latency_ms for e in result.exchanges if e.latency_ms is not None]
-        for ms in latencies:
-            metrics.METRICS.reply_latency_s(ms / 1000)
         log.info("call result", extra={"fields": {
             "call_id": info.uuid, "pbx": "freeswitch", "outcome": outcome, "ended_by": result.ended_by,
             "turns": len(result.exchanges), "reply_latency_ms": latencies,
@@ -292,7 +300,12 @@ class GreenRunner:
             "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
             "transfer": controller.transfer, "cut_plays": result.cut_plays}})
         reason = result.hangup.reason if result.hangup else result.ended_by
-        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome)
+        # The call record: the simulate JSON shape, turns as heard and answered.
+        record = {**controller.result(), "outcome": outcome, "turns": [
+            {"heard": e.heard or (f"DTMF {e.dtmf}" if e.dtmf else ""), "latency_ms": e.latency_ms,
+             "dropped": e.dropped} for e in result.exchanges]}
+        record["turns"].append({"bot": [text for _, _, text in result.spoken]})
+        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
 
     def _commit_now(self, ticket: Any, key: str) -> ev.CommitDone | ev.CommitFailed:
         if self._committer is None:
