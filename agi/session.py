@@ -579,5 +579,14 @@ class CallSession:
                 self.controller.handle(event)
 
 
+def call_record(public: dict[str, Any], outcome: str | None, result: "SessionResult") -> dict[str, Any]:
+    """The call record of a finished call: the simulate JSON shape, turns as heard and answered."""
+    turns: list[dict[str, Any]] = [
+        {"heard": e.heard or (f"DTMF {e.dtmf}" if e.dtmf else ""), "latency_ms": e.latency_ms, "dropped": e.dropped}
+        for e in result.exchanges]
+    turns.append({"bot": [text for _, _, text in result.spoken]})
+    return {**public, "outcome": outcome, "turns": turns}
+
+
 def first_audio_latencies(exchanges: Iterable[Exchange]) -> list[int]:
     return [e.latency_ms for e in exchanges if e.latency_ms is not None]

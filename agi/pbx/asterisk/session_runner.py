@@ -25,7 +25,7 @@ from agi.logs import log_event
 from agi.pbx.asterisk.audiosocket import AudioSocketStream
 from agi.pbx.asterisk.worker import CallInfo, CallOutcome
 from agi.playbook import LoadedPlaybook
-from agi.session import CallSession, SpeechServices, shared_speech
+from agi.session import CallSession, SpeechServices, call_record, shared_speech
 from agi.tickets import Ticket
 
 log = logging.getLogger("callticket.call")
@@ -101,11 +101,7 @@ class SessionRunner:
             "call_id": info.call_id, "bot": [(round(t, 2), text) for t, _, text in result.spoken],
             "caller": [(round(e.speech_end, 2), e.heard or e.dropped) for e in result.exchanges]}})
         reason = result.hangup.reason if result.hangup else result.ended_by
-        # The call record: the simulate JSON shape, turns as heard and answered.
-        record = {**controller.result(), "outcome": outcome, "turns": [
-            {"heard": e.heard or (f"DTMF {e.dtmf}" if e.dtmf else ""), "latency_ms": e.latency_ms,
-             "dropped": e.dropped} for e in result.exchanges]}
-        record["turns"].append({"bot": [text for _, _, text in result.spoken]})
+        record = call_record(controller.result(), outcome, result)
         return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
 
     async def _commit(self, ticket: Ticket, key: str) -> ev.CommitDone | ev.CommitFailed:

@@ -44,6 +44,7 @@ from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel
 from agi.pbx.freeswitch.driver import GreenCallSession, GreenSpeech
 from agi.pbx.freeswitch.esl import EslCommandFailed, EslConnection, EslGone
 from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
+from agi.session import call_record
 from agi.playbook import LoadedPlaybook
 
 log = logging.getLogger("callticket.freeswitch")
@@ -300,11 +301,7 @@ class GreenRunner:
             "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
             "transfer": controller.transfer, "cut_plays": result.cut_plays}})
         reason = result.hangup.reason if result.hangup else result.ended_by
-        # The call record: the simulate JSON shape, turns as heard and answered.
-        record = {**controller.result(), "outcome": outcome, "turns": [
-            {"heard": e.heard or (f"DTMF {e.dtmf}" if e.dtmf else ""), "latency_ms": e.latency_ms,
-             "dropped": e.dropped} for e in result.exchanges]}
-        record["turns"].append({"bot": [text for _, _, text in result.spoken]})
+        record = call_record(controller.result(), outcome, result)
         return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
 
     def _commit_now(self, ticket: Any, key: str) -> ev.CommitDone | ev.CommitFailed:
