@@ -10,6 +10,17 @@ from adapters.base import Adapter, ConfigurationError
 
 VENDORS = ("square", "clover", "toast", "loyverse", "eposnow", "revel")
 
+# The credential each vendor's adapter checks webhook signatures with (the
+# worker config's `webhooks.signing_keys.<vendor>` is handed over under this name).
+WEBHOOK_SECRETS = {
+    "square": "webhook_signature_key",
+    "clover": "webhook_auth_code",
+    "toast": "webhook_secret",
+    "loyverse": "client_secret",
+    "eposnow": "webhook_secret",
+    "revel": "webhook_secret",
+}
+
 
 def vendor_class(name: str) -> type:
     if name == "square":

@@ -40,7 +40,16 @@ class CallController:
     ):
         self.loaded = loaded
         self.playbook = loaded.playbook
-        self._catalog = catalog if catalog is not None else loaded.catalog
+        # Default: the Playbook's catalog as it is now (a vendor POS's, live in
+        # the catalog store), read once per event so one turn sees one catalog
+        # and the next turn sees any change (an item 86'd by a webhook).
+        if catalog is None:
+            self._catalog_source: Callable[[], Catalog] = loaded.current_catalog
+        elif callable(catalog):
+            self._catalog_source = catalog
+        else:
+            self._catalog_source = lambda: catalog
+        self._turn_catalog: Catalog | None = None
         self.now = now
         self.call_id = call_id or uuid.uuid4().hex
         self.recent_hangups = recent_hangups
@@ -73,10 +82,13 @@ class CallController:
         handler = getattr(self, f"_on_{type(event).__name__}", None)
         if handler is None:
             raise TypeError(f"not a call event: {event!r}")
+        self._turn_catalog = None
         try:
             return handler(event)
         except Exception as exc:  # a bug must never strand a caller in silence
             return self._fail_safe(exc)
+        finally:
+            self._turn_catalog = None
 
     def result(self) -> dict[str, Any]:
         """The simulate JSON contract, minus `turns` (the driver adds timings)."""
@@ -86,6 +98,12 @@ class CallController:
             "transfer": self.transfer,
             "pos": self.pos,
         }
+
+    def _catalog(self) -> Catalog:
+        """The catalog of the event being handled (what the dialogue engine reads)."""
+        if self._turn_catalog is None:
+            self._turn_catalog = self._catalog_source()
+        return self._turn_catalog
 
     # ------------------------------------------------------------ events
 

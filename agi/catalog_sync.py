@@ -2,6 +2,7 @@
 
     store = CatalogStore()
     store.register("pizzeria", adapter, refresh_s=60)
+    store.install("squarepizza", adapter2, adapter2.fetch_catalog())  # swapped in with its catalog
     store.start()                          # background refresh on each interval
     catalog = store.current("pizzeria")    # cheap: the cached, normalised catalog
     store.apply(change)                    # from a webhook: 86 at once, or re-sync now
@@ -19,9 +20,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from adapters.base import Adapter, CatalogChange
 from agi.catalog import Catalog
+
+if TYPE_CHECKING:
+    from agi.metrics import Metrics
 
 log = logging.getLogger("callticket.catalog")
 
@@ -32,6 +37,7 @@ Listener = Callable[[str, Catalog], None]
 class _Location:
     adapter: Adapter
     refresh_s: float
+    label: str  # the location label of the catalog-age metric
     catalog: Catalog | None = None
     loaded_at: float = 0.0  # monotonic
     next_at: float = 0.0
@@ -42,7 +48,7 @@ class _Location:
 
 
 class CatalogStore:
-    def __init__(self, refresh_s: float = 60.0, metrics=None):
+    def __init__(self, refresh_s: float = 60.0, metrics: Metrics | None = None):
         self.default_refresh_s = refresh_s
         self.metrics = metrics
         self._locations: dict[str, _Location] = {}
@@ -54,10 +60,39 @@ class CatalogStore:
 
     # ------------------------------------------------------------ set up
 
-    def register(self, location: str, adapter: Adapter, refresh_s: float | None = None) -> None:
+    def register(self, location: str, adapter: Adapter, refresh_s: float | None = None,
+                 label: str | None = None) -> None:
+        """Add (or replace) a location; its catalog is fetched on first use or by the refresh thread."""
         with self._guard:
-            self._locations[location] = _Location(adapter, refresh_s or self.default_refresh_s)
+            self._locations[location] = _Location(adapter, refresh_s or self.default_refresh_s, label or location)
         self._wake.set()
+
+    def install(self, location: str, adapter: Adapter, catalog: Catalog, refresh_s: float | None = None,
+                label: str | None = None) -> None:
+        """Add (or replace) a location with the catalog its adapter has just fetched.
+
+        A location that is being served is swapped in one step, so it never
+        goes without a catalog (`register` leaves it empty until the next fetch).
+        """
+        entry = _Location(adapter, refresh_s or self.default_refresh_s, label or location)
+        with self._guard:
+            entry.catalog = catalog
+            entry.loaded_at = time.monotonic()
+            entry.next_at = entry.loaded_at + entry.refresh_s
+            old = self._locations.get(location)
+            self._locations[location] = entry
+        if old is not None and old.label != entry.label and self.metrics is not None:
+            self.metrics.catalog_dropped(old.label)
+        self._loaded(entry)
+        self._wake.set()
+        self._notify(location, catalog)
+
+    def unregister(self, location: str) -> None:
+        """Stop refreshing a location and answering its webhooks."""
+        with self._guard:
+            entry = self._locations.pop(location, None)
+        if entry is not None and self.metrics is not None:
+            self.metrics.catalog_dropped(entry.label)
 
     def adapter(self, location: str) -> Adapter | None:
         entry = self._locations.get(location)
@@ -112,8 +147,9 @@ class CatalogStore:
                 entry.loaded_at = time.monotonic()
                 entry.next_at = entry.loaded_at + entry.refresh_s
                 entry.error = None
-            if self.metrics is not None:
-                self.metrics.catalog_loaded_at[location] = time.time()
+                current = self._locations.get(location) is entry  # not replaced or dropped meanwhile
+            if current:
+                self._loaded(entry)
         self._notify(location, fresh)
         return fresh
 
@@ -176,6 +212,11 @@ class CatalogStore:
             return self._locations[location]
         except KeyError:
             raise KeyError(f"no catalog location {location!r}") from None
+
+    def _loaded(self, entry: _Location) -> None:
+        """Catalog age per location (agi.metrics): a whole catalog was fetched just now."""
+        if self.metrics is not None:
+            self.metrics.catalog_refreshed(entry.label)
 
     def _notify(self, location: str, catalog: Catalog) -> None:
         for listener in self.listeners:

@@ -184,6 +184,11 @@ class Metrics:
         with self._lock:
             self.catalog_loaded_at[location] = time.time() if at is None else at
 
+    def catalog_dropped(self, location: str) -> None:
+        """A location no longer served: its catalog age leaves /metrics."""
+        with self._lock:
+            self.catalog_loaded_at.pop(location, None)
+
     # ----------------------------------------------------------- playbooks
 
     def playbook_reload(self, ok: bool) -> None:

@@ -8,6 +8,7 @@ comes from the POS adapter. `load_playbook()` reports every problem as
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Literal
@@ -276,16 +277,27 @@ class Playbook(_Strict):
 
 
 class LoadedPlaybook:
-    """A validated Playbook with the catalog it was checked against."""
+    """A validated Playbook with the catalog it was checked against.
 
-    def __init__(self, path: Path, playbook: Playbook, catalog: Catalog):
+    `live`, when set, gives the catalog as it is now (a vendor POS's catalog
+    in the catalog store, changed by webhooks and refreshes); calls read it
+    through `current_catalog()` on every turn. Without it (a local catalog
+    file) the catalog is the one loaded with the Playbook.
+    """
+
+    def __init__(self, path: Path, playbook: Playbook, catalog: Catalog,
+                 live: Callable[[], Catalog] | None = None):
         self.path = path
         self.playbook = playbook
         self.catalog = catalog
+        self.live = live
 
     @property
     def id(self) -> str:
         return self.playbook.business.id
+
+    def current_catalog(self) -> Catalog:
+        return self.live() if self.live is not None else self.catalog
 
 
 def _catalog_path(path: Path, playbook: Playbook) -> Path | None:

@@ -51,30 +51,22 @@ def _outbox(dsn: str, password: str | None = None):
 def committer_for(loaded: LoadedPlaybook, data_dir: Path, config: Any = None) -> Committer:
     """The commit path of a live call for any POS the Playbook names.
 
-    The ticket is written to the outbox (the config's DSN, else SQLite in
-    `data_dir`) and delivered at once; a POS that is down leaves it queued for
-    the outbox sender, a POS that refuses it for good fails the commit so the
-    caller is handed to staff.
+    The adapter gets its credentials and base URL from the worker config
+    (agi.pos_adapter). The ticket is written to the outbox (the config's DSN,
+    else SQLite in `data_dir`) and delivered at once; a POS that is down
+    leaves it queued for the outbox sender, a POS that refuses it for good
+    fails the commit so the caller is handed to staff.
     """
-    from adapters.registry import build_adapter, outbox_name
+    from adapters.registry import outbox_name
     from agi import outbox as ob
+    from agi.pos_adapter import adapter_for
 
-    playbook = loaded.playbook
-    secrets: dict[str, str] = {}
-    base_url = None
     dsn = str(data_dir / "outbox.sqlite3")
     password = None
-    if config is not None:
-        for name, ref in config.pos.credentials.get(loaded.path.stem, {}).items():
-            value = ref.value()
-            if value:
-                secrets[name] = value
-        base_url = config.pos.base_urls.get(playbook.pos.adapter)
-        if config.outbox.dsn:
-            dsn = config.outbox.dsn
-            password = config.outbox.password.value() if config.outbox.password else None
-    adapter = build_adapter(playbook.pos, data_dir=data_dir, base_dir=loaded.path.parent,
-                            tz=playbook.business.timezone, secrets=secrets or None, base_url=base_url)
+    if config is not None and config.outbox.dsn:
+        dsn = config.outbox.dsn
+        password = config.outbox.password.value() if config.outbox.password else None
+    adapter = adapter_for(loaded.path, loaded.playbook, data_dir, config)
     outbox = _outbox(dsn, password)
     name = outbox_name(adapter)
 

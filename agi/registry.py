@@ -12,7 +12,13 @@ builds new objects and swaps them in, so a call keeps the Playbook and
 catalog it started with while the next call gets the new ones. A Playbook (or
 its local catalog) that fails validation is refused: each problem is logged as
 `file:line: field: message`, kept in `errors`, and the previous version keeps
-serving. A Playbook whose file is deleted stops taking new calls.
+serving. A refused Playbook is tried again when one of its files changes, or
+on every watch pass when the refusal was a POS that could not be reached
+(`CatalogUnavailable`). A Playbook whose file is deleted stops taking new calls.
+
+Vendor POS catalogs: with `loader=VendorCatalogs(...).load` (agi.vendor_catalogs)
+a Playbook without a local catalog file is checked against its vendor's
+catalog, and its calls read that catalog live from the catalog store.
 
 Routes: the config's `routes` map (AGI route name or DNID -> Playbook) wins;
 then a Playbook's file stem or business id; then `default`.
@@ -33,6 +39,7 @@ from typing import Any, Callable, Mapping
 
 from agi import metrics as _metrics
 from agi.playbook import LoadedPlaybook, load_playbook
+from agi.vendor_catalogs import CatalogUnavailable
 from agi.yamlconf import ConfigError, Problem
 
 log = logging.getLogger("callticket.registry")
@@ -72,6 +79,7 @@ class PlaybookRegistry:
         poll_s: float = 2.0,
         metrics: _metrics.Metrics | None = None,
         loader: Callable[[Path], LoadedPlaybook] = load_playbook,
+        on_removed: Callable[[str], None] | None = None,
     ):
         self.directory = Path(directory)
         self.routes = {route_key(k): v for k, v in (routes or {}).items()}
@@ -79,6 +87,9 @@ class PlaybookRegistry:
         self.poll_s = poll_s
         self.metrics = metrics or _metrics.METRICS
         self._loader = loader
+        self._on_removed = on_removed
+        self._unavailable: set[str] = set()  # refused because the POS did not answer: retried each pass
+        self._waiting: tuple[str, ...] = ()  # the same, published for readers in other threads
         self._entries: Mapping[str, _Entry] = MappingProxyType({})
         self._errors: Mapping[str, tuple[Problem, ...]] = MappingProxyType({})
         self._stats: dict[Path, tuple[int, int, int]] = {}
@@ -103,6 +114,11 @@ class PlaybookRegistry:
     def errors(self) -> Mapping[str, tuple[Problem, ...]]:
         """Problems of the last refused load, by Playbook name (file stem)."""
         return self._errors
+
+    @property
+    def waiting(self) -> list[str]:
+        """Playbooks refused because their POS did not give its catalog (tried again each pass)."""
+        return list(self._waiting)
 
     def all(self) -> dict[str, LoadedPlaybook]:
         return {name: e.loaded for name, e in self._entries.items()}
@@ -157,12 +173,16 @@ class PlaybookRegistry:
                     changes.append(Change(name, "removed"))
                     log.warning("playbook removed", extra={"fields": {"playbook": name}})
                 errors.pop(name, None)
+                self._unavailable.discard(name)
+                if self._on_removed is not None:
+                    self._on_removed(name)
         for name, path in files.items():
             old = entries.get(name)
             watched = old.files if old else (path,)
             if not force and not self._stat_changed(watched) and name not in errors:
                 continue
-            if not force and name in errors and not self._stat_changed(watched + self._error_files(errors[name])):
+            if (not force and name in errors and name not in self._unavailable
+                    and not self._stat_changed(watched + self._error_files(errors[name]))):
                 continue
             change, entry = self._load(name, path, old)
             if change.action == "refused":
@@ -175,6 +195,7 @@ class PlaybookRegistry:
                 changes.append(change)
         self._entries = MappingProxyType(entries)
         self._errors = MappingProxyType(errors)
+        self._waiting = tuple(sorted(self._unavailable))
         self.metrics.playbooks_loaded(len(entries))
         return changes
 
@@ -184,17 +205,27 @@ class PlaybookRegistry:
             loaded = self._loader(path)
         except ConfigError as exc:
             problems = tuple(exc.problems)
+            self._remember(path, problems)
+            if isinstance(exc, CatalogUnavailable):
+                still = name in self._unavailable
+                self._unavailable.add(name)
+                if still:  # the POS is still down: tried again quietly, reported once
+                    log.debug("playbook still refused: %s", problems[0], extra={"fields": {"playbook": name}})
+                    return Change(name, "refused", problems), None
+            else:
+                self._unavailable.discard(name)
             self.metrics.playbook_reload(False)
             for p in problems:
                 log.error("playbook refused: %s", p, extra={"fields": {"playbook": name, "keeps_serving": old is not None}})
-            self._remember(path, problems)
             return Change(name, "refused", problems), None
         except Exception as exc:  # a loader bug must not stop the other Playbooks
+            self._unavailable.discard(name)
             problem = Problem(str(path), 0, "<file>", f"{type(exc).__name__}: {exc}")
             self.metrics.playbook_reload(False)
             log.exception("playbook refused", extra={"fields": {"playbook": name}})
             self._remember(path, (problem,))
             return Change(name, "refused", (problem,)), None
+        self._unavailable.discard(name)
         files = (path,) + self._catalog_files(loaded)
         digest = self._digest(files)
         self._remember_files(files)
@@ -202,8 +233,8 @@ class PlaybookRegistry:
             # Touched (or a broken edit undone), not changed: keep the objects.
             return Change(name, "unchanged"), None
         self.metrics.playbook_reload(True)
-        location = f"{loaded.id}/{loaded.playbook.pos.location}"
-        self.metrics.catalog_refreshed(location)
+        if loaded.live is None:  # a vendor catalog's age is kept by the catalog store
+            self.metrics.catalog_refreshed(f"{loaded.id}/{loaded.playbook.pos.location}")
         action = "reloaded" if old is not None else "loaded"
         log.info(f"playbook {action}", extra={"fields": {"playbook": name, "business": loaded.id, "file": str(path)}})
         return Change(name, action), _Entry(loaded, files, digest)

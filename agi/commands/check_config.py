@@ -6,6 +6,14 @@ set (never printing it); the data directory; the outbox database; and whether
 each POS API host can be reached. Without a network the POS lines say
 "offline" and the command still ends within a few seconds.
 
+A Playbook with a vendor POS and no local catalog file is checked the way
+serve-agi and serve-esl load it (agi.vendor_catalogs): its adapter must build
+from the settings and credentials, and when the API host answers, the catalog
+is fetched and the Playbook's references are checked against it. A fetch that
+fails is reported with the worker's own line
+(`file:0: pos: cannot fetch catalog from <vendor>: <reason>`), as a warning
+like an offline host: the worker starts anyway and keeps trying.
+
 Exit 0 when nothing is wrong (offline POS hosts are reported, not failed,
 unless --strict); 1 with one line per problem, `file:line: field: message`
 where a file is to blame.
@@ -26,10 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from adapters.base import PosError
+from agi.catalog_sync import CatalogStore
 from agi.config import WorkerConfig, config_path, load_config
 from agi.ops_http import outbox_check
 from agi.playbook import Playbook, load_playbook
-from agi.yamlconf import ConfigError, check_refs, load_model, read_yaml
+from agi.pos_adapter import adapter_spec, close_adapter
+from agi.vendor_catalogs import CatalogUnavailable, VendorCatalogs, uses_vendor_catalog
+from agi.yamlconf import ConfigError, Problem, check_refs, load_model, read_yaml
 
 # Production API hosts (../pos-specs notes); `pos.base_urls` overrides (sandbox, region).
 VENDOR_URLS = {
@@ -152,7 +164,7 @@ def check_secrets(config: WorkerConfig, playbooks: dict[str, Playbook], report: 
     for stem, playbook in playbooks.items():
         if playbook.pos.adapter == "local":
             continue
-        creds = config.pos.credentials.get(playbook.business.id) or config.pos.credentials.get(stem)
+        creds = config.pos.credentials.get(stem) or config.pos.credentials.get(playbook.business.id)
         if not creds:
             report.fail(f"pos.credentials.{playbook.business.id}: none configured for its {playbook.pos.adapter} POS")
 
@@ -203,6 +215,8 @@ def check_pos(config: WorkerConfig, playbooks: dict[str, Playbook], report: Repo
         if playbook.pos.adapter == "local":
             report.ok(f"pos {stem}: embedded local POS")
             continue
+        if not check_vendor_adapter(config, stem, playbook, report):
+            continue
         url = pos_url(config, playbook)
         if url is None:
             report.fail(f"pos {stem}: {playbook.pos.adapter} needs pos.settings.subdomain (or base_url)")
@@ -210,16 +224,63 @@ def check_pos(config: WorkerConfig, playbooks: dict[str, Playbook], report: Repo
         targets.setdefault(url, []).append(stem)
     # Probe each host once, all at the same time, with one deadline for all.
     probes = {url: _start(lambda u=url: probe(u, deadline)) for url in targets}
+    vendors = VendorCatalogs(CatalogStore(), config.data_dir, config)  # the workers' loader (no threads)
+    fetches: dict[str, tuple[threading.Thread, dict[str, object]]] = {}
     for url, stems in targets.items():
         result = _wait(probes[url], deadline)
         status, detail = result if result is not None else ("offline", NO_ANSWER)
         line = f"pos {', '.join(stems)} ({playbooks[stems[0]].pos.adapter}) {url}: {status} ({detail})"
         if status == "reachable":
             report.ok(line)
-        elif strict:
-            report.fail(line)
+            fetches.update({stem: _start(lambda s=stem: vendors.load(_playbook_file(config, s)))
+                            for stem in stems if uses_vendor_catalog(playbooks[stem])})
         else:
-            report.warn(line)
+            _offline(report, line, strict)
+    for stem, started in fetches.items():
+        check_vendor_catalog(stem, playbooks[stem].pos.adapter, started, report, deadline, strict)
+
+
+def check_vendor_adapter(config: WorkerConfig, stem: str, playbook: Playbook, report: Report) -> bool:
+    """Does the adapter build from the settings and credentials, as a worker builds it? (no network)"""
+    path = _playbook_file(config, stem)
+    try:
+        close_adapter(adapter_spec(path, playbook, config).build(config.data_dir))
+    except PosError as exc:
+        report.fail(str(Problem(str(path), 0, "pos", str(exc))))
+        return False
+    return True
+
+
+def check_vendor_catalog(stem: str, vendor: str, started, report: Report, deadline: float,  # type: ignore[no-untyped-def]
+                         strict: bool) -> None:
+    """The catalog fetched and the Playbook checked against it, as a worker loads it."""
+    thread, box = started
+    thread.join(max(0.0, deadline - time.monotonic()))
+    result = box.get("result")
+    if result is None:
+        _offline(report, f"catalog {stem} ({vendor}): offline ({NO_ANSWER})", strict)
+    elif isinstance(result, CatalogUnavailable):  # the worker starts and keeps trying
+        for problem in result.problems:
+            _offline(report, str(problem), strict)
+    elif isinstance(result, ConfigError):  # the worker refuses this Playbook
+        for problem in result.problems:
+            report.fail(str(problem))
+    elif isinstance(result, BaseException):
+        report.fail(f"catalog {stem} ({vendor}): {type(result).__name__}: {result}")
+    else:
+        report.ok(f"catalog {stem} ({vendor}): {len(result.catalog.items)} items, the Playbook checks against it")
+
+
+def _offline(report: Report, line: str, strict: bool) -> None:
+    if strict:
+        report.fail(line)
+    else:
+        report.warn(line)
+
+
+def _playbook_file(config: WorkerConfig, stem: str) -> Path:
+    yaml = config.playbooks.dir / f"{stem}.yaml"
+    return yaml if yaml.exists() else config.playbooks.dir / f"{stem}.yml"
 
 
 def probe(url: str, deadline: float) -> tuple[str, str]:

@@ -7,6 +7,11 @@ Settings come from the worker config (`asterisk:`, `playbooks:`, `data_dir`,
 `<playbooks.dir>/<route>.yaml` answers `AGI(agi://127.0.0.1:4573/<route>)`,
 `playbooks.routes` maps other route names or dialled numbers, and
 `AGI(.../callticket-echo)` is a plumbing check that echoes the caller.
+
+A Playbook with a vendor POS and no local catalog file is checked against the
+vendor's catalog and its calls read it live: refreshed every `pos.refresh_s`,
+and, with `webhooks.enabled`, changed by the vendor's signed webhooks on
+`POST /webhooks/<Playbook file stem>` (agi.catalog_service).
 """
 
 from __future__ import annotations
@@ -53,10 +58,10 @@ def split_hostport(value: str, option: str) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     from agi import logs
+    from agi.catalog_service import CatalogService
     from agi.config import config_path, load_config
     from agi.pbx.asterisk.calls import playbook_runners, warm_speech
     from agi.pbx.asterisk.worker import AsteriskWorker, WorkerConfig
-    from agi.registry import PlaybookRegistry
 
     try:
         config = load_config(config_path(args.config))
@@ -89,12 +94,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     data_dir = args.data_dir or config.data_dir
     pb = config.playbooks
-    registry = PlaybookRegistry(args.playbooks or pb.dir, pb.routes, pb.default, pb.poll_s)
+    catalogs = CatalogService(config, data_dir)
+    registry = catalogs.registry(args.playbooks)
     for name, problems in registry.errors.items():
         for problem in problems:
             print(problem, file=sys.stderr)
-    if not registry.names:
+    if not registry.names and not registry.waiting:
         print(f"serve-agi: no valid Playbook in {registry.directory}", file=sys.stderr)
+        return 1
+    if registry.waiting:  # their POS did not answer: tried again on every watch pass and on SIGHUP
+        print(f"serve-agi: waiting for the POS catalog of {', '.join(registry.waiting)}", file=sys.stderr)
+    if not catalogs.start_for("serve-agi"):
         return 1
     if pb.watch:
         registry.start()
@@ -112,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
                                   grace_s=config.shutdown.grace_s))
     finally:
         registry.stop()
+        catalogs.stop()
         if ops is not None:
             ops.stop()
         if lifecycle.records is not None:

@@ -10,6 +10,12 @@ for the dialled number in `playbooks.routes`, else `playbooks.default`.
 
 This process runs on gevent and nothing else: it never shares a process
 with the asyncio Asterisk worker.
+
+A Playbook with a vendor POS and no local catalog file is checked against the
+vendor's catalog and its calls read it live: refreshed every `pos.refresh_s`,
+and, with `webhooks.enabled`, changed by the vendor's signed webhooks on
+`POST /webhooks/<Playbook file stem>` (agi.catalog_service; OS threads beside
+the gevent hub).
 """
 
 from __future__ import annotations
@@ -58,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
     import gevent.event
 
     from agi import logs
+    from agi.catalog_service import CatalogService
     from agi.config import config_path, load_config
     from agi.pbx.freeswitch.driver import GreenSpeech
     from agi.pbx.freeswitch.worker import EslWorker, EslWorkerConfig, playbook_runners
-    from agi.registry import PlaybookRegistry
     from agi.speech.stt import settings_from_env
 
     try:
@@ -77,13 +83,16 @@ def run(args: argparse.Namespace) -> int:
     media_ports = split_range(args.media_ports) if args.media_ports else tuple(fs.media_ports)
     data_dir = args.data_dir or config.data_dir
     pb = config.playbooks
-    registry = PlaybookRegistry(args.playbooks or pb.dir, pb.routes, pb.default, pb.poll_s)
+    catalogs = CatalogService(config, data_dir)
+    registry = catalogs.registry(args.playbooks)
     for problems in registry.errors.values():
         for problem in problems:
             print(problem, file=sys.stderr)
-    if not registry.names:
+    if not registry.names and not registry.waiting:
         print(f"serve-esl: no valid Playbook in {registry.directory}", file=sys.stderr)
         return 1
+    if registry.waiting:  # their POS did not answer: tried again on every watch pass and on SIGHUP
+        print(f"serve-esl: waiting for the POS catalog of {', '.join(registry.waiting)}", file=sys.stderr)
     if config.source is not None:
         stt = settings_from_env(model=config.stt.model, threads=config.stt.threads, pool_size=config.stt.pool_size,
                                 compute_type=config.stt.compute_type)
@@ -104,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
     from agi.records import CallRecords
 
     lifecycle = Lifecycle(records=CallRecords.from_config(config.model_copy(update={"data_dir": Path(data_dir)})))
-    worker = EslWorker(worker_config, playbook_runners(registry, data_dir, speech), lifecycle)
+    worker = EslWorker(worker_config, playbook_runners(registry, data_dir, speech, config), lifecycle)
+    if not catalogs.start_for("serve-esl"):
+        return 1
     if pb.watch:
         registry.start()
     try:
@@ -112,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"serve-esl: {exc}", file=sys.stderr)
         registry.stop()
+        catalogs.stop()
         return 1
     print(f"serve-esl: outbound Event Socket on {host}:{worker.address[1]}, "
           f"unicast UDP {worker_config.media_host}:{media_ports[0]}-{media_ports[1]}", file=sys.stderr, flush=True)
@@ -134,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         lifecycle.accepting = False
         worker.stop(grace_s=config.shutdown.grace_s)
         registry.stop()
+        catalogs.stop()
         if ops is not None:
             ops.stop()
         if lifecycle.records is not None:

@@ -128,8 +128,10 @@ def _vendor_playbook(pb_dir: Path, name: str, vendor: str, settings: str = "") -
 
 def test_check_config_all_good_and_offline_pos(tmp_path, pb_dir, monkeypatch, capsys):
     monkeypatch.setenv("CT_TEST_POS_TOKEN", TOKEN)
-    _vendor_playbook(pb_dir, "uptown", "toast", "  settings: {base_url: 'https://api.toast.invalid'}\n")
-    cfg = _config(tmp_path, pb_dir, "    uptown: {client_secret: {env: CT_TEST_POS_TOKEN}}\n")
+    _vendor_playbook(pb_dir, "uptown", "toast", "  settings: {base_url: 'https://api.toast.invalid', "
+                                                "restaurant_guid: R1, external_id_authority: CT}\n")
+    cfg = _config(tmp_path, pb_dir, "    uptown: {client_id: {env: CT_TEST_POS_TOKEN}, "
+                                     "client_secret: {env: CT_TEST_POS_TOKEN}}\n")
     started = time.monotonic()
     code, out, err = _run(capsys, "check-config", "--config", str(cfg))
     assert time.monotonic() - started < 6
@@ -146,8 +148,8 @@ def test_check_config_never_hangs_on_a_silent_network(tmp_path, pb_dir, monkeypa
     monkeypatch.setenv("CT_TEST_POS_TOKEN", TOKEN)
     silent = socket.create_server(("127.0.0.1", 0))  # accepts TCP, never answers: a black hole
     port = silent.getsockname()[1]
-    _vendor_playbook(pb_dir, "downtown", "square")
-    cfg = _config(tmp_path, pb_dir, "    downtown: {token: {env: CT_TEST_POS_TOKEN}}\n"
+    _vendor_playbook(pb_dir, "downtown", "square", "  settings: {location_id: L1}\n")
+    cfg = _config(tmp_path, pb_dir, "    downtown: {access_token: {env: CT_TEST_POS_TOKEN}}\n"
                                      f"  base_urls: {{square: 'http://127.0.0.1:{port}'}}\n")
     started = time.monotonic()
     try:
@@ -170,18 +172,25 @@ def test_check_config_reachable_and_refused_pos(tmp_path, pb_dir, monkeypatch, c
     closed = socket.create_server(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
     closed.close()
-    _vendor_playbook(pb_dir, "north", "clover", f"  settings: {{base_url: 'http://127.0.0.1:{api_port}'}}\n")
-    _vendor_playbook(pb_dir, "south", "loyverse", f"  settings: {{base_url: 'http://127.0.0.1:{closed_port}'}}\n")
-    cfg = _config(tmp_path, pb_dir, "    north: {token: {env: CT_TEST_POS_TOKEN}}\n"
-                                     "    south: {token: {env: CT_TEST_POS_TOKEN}}\n")
+    _vendor_playbook(pb_dir, "north", "clover",
+                     f"  settings: {{base_url: 'http://127.0.0.1:{api_port}', merchant_id: M1}}\n")
+    _vendor_playbook(pb_dir, "south", "loyverse",
+                     f"  settings: {{base_url: 'http://127.0.0.1:{closed_port}', store_id: S1}}\n")
+    _vendor_playbook(pb_dir, "west", "square")  # no location_id: a worker cannot build its adapter
+    cfg = _config(tmp_path, pb_dir, "    north: {api_token: {env: CT_TEST_POS_TOKEN}}\n"
+                                     "    south: {access_token: {env: CT_TEST_POS_TOKEN}}\n"
+                                     "    west: {access_token: {env: CT_TEST_POS_TOKEN}}\n")
     try:
         code, out, _ = _run(capsys, "check-config", "--config", str(cfg))
     finally:
         api.shutdown()
         api.server_close()
-    assert code == 0, out
+    assert code == 1, out
     assert f"ok       pos north (clover) http://127.0.0.1:{api_port}: reachable (HTTP 501)" in out
+    # The host answers, but not with a catalog: the line the worker logs when it refuses the Playbook for now.
+    assert f"warning  {pb_dir / 'north.yaml'}:0: pos: cannot fetch catalog from clover: HTTP 501" in out
     assert f"warning  pos south (loyverse) http://127.0.0.1:{closed_port}: unreachable (connection refused)" in out
+    assert f"error    {pb_dir / 'west.yaml'}:0: pos: square: pos.settings.location_id is required" in out
 
 
 def test_check_config_reports_file_line_problems(tmp_path, pb_dir, capsys, edit):

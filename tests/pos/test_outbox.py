@@ -194,7 +194,9 @@ def test_commit_path_reports_done_queued_and_refused(outbox_dsn, tmp_path):
     from agi.outbox import commit
 
     pos = JournalPos(tmp_path / "pos.sqlite3")
-    box = Outbox(outbox_dsn, FAST)
+    # Retries well after this test: with a near-zero backoff the one commit
+    # could already have redelivered the 503'd ticket.
+    box = Outbox(outbox_dsn, RetryPolicy(base_s=30.0, cap_s=60.0))
     done = commit(box, pos, ticket(), "c1")
     assert isinstance(done, ev.CommitDone) and done.order_id == "1"
     pos.fail_next = [TransientError("503", maybe_applied=False)]

@@ -268,12 +268,13 @@ class GreenRunner:
     """Runs every call of one Playbook on the green session."""
 
     def __init__(self, loaded: LoadedPlaybook, data_dir: Path, speech: GreenSpeech,
-                 committer: Callable[..., Any] | None = None):
+                 committer: Callable[..., Any] | None = None, config: Any = None):
         from agi.pbx.asterisk.session_runner import HangupHistory
 
         self.loaded = loaded
         self.data_dir = Path(data_dir)
         self.speech = speech
+        self.config = config  # the worker config: POS credentials and base URLs
         self._committer = committer
         # sqlite connections and POS clients stay in the one thread that made them
         self.commit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pos-{loaded.id}")
@@ -284,8 +285,10 @@ class GreenRunner:
 
         tz = self.loaded.playbook.business.tz
         now = time.monotonic()
-        controller = CallController(self.loaded, now=datetime.now(tz), call_id=info.uuid,
-                                    recent_hangups=self.hangups.count(info.caller_number, now))
+        # The call reads `loaded.current_catalog()` on every turn: a vendor POS's
+        # catalog live from the catalog store (webhooks, refreshes), else the file's.
+        controller = CallController(self.loaded, self.loaded.current_catalog, now=datetime.now(tz),
+                                    call_id=info.uuid, recent_hangups=self.hangups.count(info.caller_number, now))
         session = GreenCallSession(controller, port, self.speech, sample_rate=port.sample_rate,
                                    on_commit=self._commit_now, commit_pool=self.commit_pool,
                                    on_log=lambda c: log_event(log, c, info.uuid))
@@ -306,9 +309,9 @@ class GreenRunner:
 
     def _commit_now(self, ticket: Any, key: str) -> ev.CommitDone | ev.CommitFailed:
         if self._committer is None:
-            from agi.pos_binding import data_dir_from, local_committer
+            from agi.pos_binding import committer_for, data_dir_from
 
-            self._committer = local_committer(self.loaded, data_dir_from(self.data_dir))
+            self._committer = committer_for(self.loaded, data_dir_from(self.data_dir), self.config)
         return self._committer(ticket, key)
 
 
@@ -334,7 +337,7 @@ def echo_runner(info: ChannelInfo, port: UnicastPort, seconds: float = 10.0) -> 
     return CallOutcome(reason="echo test over", outcome="hung_up")
 
 
-def playbook_runners(registry: Any, data_dir: Path, speech: GreenSpeech) -> RunnerFactory:
+def playbook_runners(registry: Any, data_dir: Path, speech: GreenSpeech, config: Any = None) -> RunnerFactory:
     """The runner for a call: the Playbook now serving its route (the
     `callticket_playbook` channel variable) or dialled number. A reloaded
     Playbook takes the next call; calls in progress keep theirs."""
@@ -350,7 +353,7 @@ def playbook_runners(registry: Any, data_dir: Path, speech: GreenSpeech) -> Runn
             return None
         cached = runners.get(id(loaded))
         if cached is None or cached[0] is not loaded:
-            cached = (loaded, GreenRunner(loaded, data_dir, speech))
+            cached = (loaded, GreenRunner(loaded, data_dir, speech, config=config))
             runners[id(loaded)] = cached
         return cached[1]
 
