@@ -352,23 +352,13 @@ class CallSession:
         if isinstance(meta, float):
             self._frame_times.append(meta)  # when this frame arrived
         commands = self.controller.handle(event)
-        if isinstance(event, (ev.Transcript, ev.Dtmf)) and isinstance(meta, Exchange):
-            self._attribute(meta, commands)
+        attribute_reply(self.result, self._play_exchange, event, meta, commands)
         for command in commands:
             self._execute(command)
         if self.controller.finished:
             self._done = True
             if not self.result.ended_by:
                 self.result.ended_by = "bot"
-
-    def _attribute(self, exchange: Exchange, commands: Sequence[ev.Command]) -> None:
-        """The reply to what the caller just said is the Play it caused."""
-        self.result.exchanges.append(exchange)
-        for command in commands:
-            if isinstance(command, ev.Play):
-                exchange.bot = command.text
-                self._play_exchange[command.play_id] = exchange
-                return
 
     # ------------------------------------------------------------ commands out
 
@@ -579,12 +569,43 @@ class CallSession:
                 self.controller.handle(event)
 
 
+def attribute_reply(
+    result: SessionResult,
+    play_exchange: dict[int, Exchange],
+    event: ev.Event,
+    meta: Any,
+    commands: Sequence[ev.Command],
+) -> None:
+    """Record which caller turn the bot's next words answer (both PBX drivers).
+
+    A transcript or key press opens a turn and the Play it causes is its
+    reply; after the caller's final "yes" the reply waits for the POS, so the
+    Play that CommitDone/CommitFailed causes still answers that turn.
+    """
+    if isinstance(event, (ev.Transcript, ev.Dtmf)) and isinstance(meta, Exchange):
+        result.exchanges.append(meta)
+        exchange = meta
+    elif isinstance(event, (ev.CommitDone, ev.CommitFailed)) and result.exchanges and not result.exchanges[-1].bot:
+        exchange = result.exchanges[-1]
+    else:
+        return
+    play = next((c for c in commands if isinstance(c, ev.Play)), None)
+    if play is not None:
+        exchange.bot = play.text
+        play_exchange[play.play_id] = exchange
+
+
 def call_record(public: dict[str, Any], outcome: str | None, result: "SessionResult") -> dict[str, Any]:
-    """The call record of a finished call: the simulate JSON shape, turns as heard and answered."""
-    turns: list[dict[str, Any]] = [
-        {"heard": e.heard or (f"DTMF {e.dtmf}" if e.dtmf else ""), "latency_ms": e.latency_ms, "dropped": e.dropped}
-        for e in result.exchanges]
-    turns.append({"bot": [text for _, _, text in result.spoken]})
+    """The call record of a finished call: the simulate JSON shape, each turn
+    what was heard with the bot's answer to it (the first turn: the greeting)."""
+    first_heard = result.exchanges[0].speech_end if result.exchanges else float("inf")
+    greeting = " ".join(text for at, _, text in result.spoken if at < first_heard)
+    turns: list[dict[str, Any]] = [{"heard": "", "bot": greeting, "latency_ms": 0}]
+    turns += [
+        {"heard": e.heard or (f"DTMF {e.dtmf}" if e.dtmf else ""), "bot": e.bot, "latency_ms": e.latency_ms,
+         "dropped": e.dropped}
+        for e in result.exchanges
+    ]
     return {**public, "outcome": outcome, "turns": turns}
 
 

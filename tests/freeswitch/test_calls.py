@@ -83,6 +83,10 @@ def test_a_spoken_order_is_committed(serve_esl, fs_playbooks):
         records.close()
     assert record.pbx == "freeswitch" and record.caller != "+15551234567" and record.caller.endswith("67")
     assert any(t.get("heard") for t in record.turns)
+    # each turn pairs what was heard with the bot's answer to it; the first is the greeting
+    assert record.turns[0]["heard"] == "" and "Tony" in record.turns[0]["said"]
+    answered = [t for t in record.turns[1:] if t["heard"]]
+    assert answered and all(isinstance(t["said"], str) and t["said"] for t in answered), [t for t in answered if not t["said"]]
 
 
 def test_asking_for_a_person_ends_in_a_native_bridge(serve_esl):

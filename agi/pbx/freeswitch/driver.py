@@ -35,6 +35,7 @@ from agi.session import (
     Exchange,
     SessionResult,
     SpeechServices,
+    attribute_reply,
     shared_speech,
     split_sentences,
 )
@@ -198,13 +199,7 @@ class GreenCallSession:
         if isinstance(meta, float):
             self._frame_times.append(meta)
         commands = self.controller.handle(event)
-        if isinstance(event, (ev.Transcript, ev.Dtmf)) and isinstance(meta, Exchange):
-            self.result.exchanges.append(meta)
-            for command in commands:
-                if isinstance(command, ev.Play):
-                    meta.bot = command.text
-                    self._play_exchange[command.play_id] = meta
-                    break
+        attribute_reply(self.result, self._play_exchange, event, meta, commands)
         for command in commands:
             self._execute(command)
         if self.controller.finished:
