@@ -27,7 +27,7 @@ stamp=.venv/.callticket-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log=$(mktemp)
-  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test,neural]'; } >"$log" 2>&1; then
     cat "$log" >&2; echo "setup: pip install failed" >&2; exit 1
   fi
   rm -f "$log"

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Callable
 
 from agi.catalog import Catalog
-from agi.dialogue import lexicon, policy
+from agi.dialogue import hints, lexicon, policy
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue.answers import AnswersMixin
@@ -215,14 +215,6 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return answer
 
         notes: list[str] = []
-        if (
-            self._is_question(norm)
-            and self._raw_text.rstrip().endswith(("?", "？"))
-            and not self._has_content_slots(norm)
-            and not self._is_request(norm)
-        ):
-            # A question we cannot answer must not turn into an order line.
-            return self._not_understood()
         # The answer to "what's the address?" is not an order ("3000 24th street").
         asked_spec = self._slot_spec(st.asking)
         slot_answer = (
@@ -230,6 +222,15 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             and asked_spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
             and self._extract(asked_spec, text, norm, True, []) is not None
         )
+        if (
+            self._is_question(norm)
+            and self._raw_text.rstrip().endswith(("?", "？"))
+            and not (slot_answer and not norm.startswith(self._QUESTION_STARTS))  # "Ben?": a recogniser's rising tone
+            and not self._has_content_slots(norm)
+            and not self._is_request(norm)
+        ):
+            # A question we cannot answer must not turn into an order line.
+            return self._not_understood()
         changed = False if slot_answer else self._edit(norm, notes)
         refusal = None
         added: list[OrderLine] = []
@@ -402,7 +403,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             item = self.catalog.item(line.catalog_id)
             if item is None:
                 continue
-            if len(item.variations) > 1 and line.variation_id is None and item.default_variation is None:
+            default = item.variation(item.default_variation) if item.default_variation else None
+            if len(item.variations) > 1 and line.variation_id is None and (default is None or not default.available):
                 return index, "size"
             chosen = {m.catalog_id for m in line.modifiers}
             for group in self.catalog.groups_of(item):
@@ -597,18 +599,19 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
     # ------------------------------------------------------------ hints
 
     def _yes_no_hints(self) -> tuple[str, ...]:
-        lang = self.state.language
-        return tuple(lexicon.YES[lang][:4] + lexicon.NO[lang][:3])
+        return hints.yes_no(self.state.language)
 
     def _hints(self) -> tuple[str, ...]:
         """Words the caller is likely to say next, to bias speech recognition."""
-        cat = self.catalog
-        lang = self.state.language
-        spec = self._slot_spec(self.state.asking)
-        if spec is not None and spec.type in ("name", "phone", "address", "time", "datetime", "date", "number"):
-            return ()
-        names = [i.display_name(lang) for i in cat.items if i.available][:40]
-        return tuple(names)
+        st = self.state
+        lang = st.language
+        spec = self._slot_spec(st.asking)
+        if spec is not None:
+            return hints.limit(hints.for_slot(spec, self.pb, self.catalog, lang))
+        order = hints.for_order(self.pb, self.catalog, lang, st.slots)
+        if st.asking == "more":
+            return hints.limit(hints.done_words(lang) + order)
+        return hints.limit(order)
 
 
 def _spoken_number(number: str) -> str:

@@ -167,7 +167,9 @@ class Builder:
             variation = None
             confirm = True
         if variation is None and item.default_variation:
-            variation = item.variation(item.default_variation)
+            default = item.variation(item.default_variation)
+            # An 86'd default is not chosen silently: the size question lists what is left.
+            variation = default if default is not None and default.available else None
         mods: list[LineModifier] = []
         declined: list[LineModifier] = []
         seen: set[tuple[str, Qualifier]] = set()

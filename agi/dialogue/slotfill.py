@@ -8,6 +8,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+import jellyfish
+
 from agi.catalog import Item
 from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
@@ -136,7 +138,8 @@ class SlotFillingMixin:
             for member in self.pb.schedule.staff:
                 if re.search(rf"\b{re.escape(lexicon.fold(member.name.lower().split()[0]))}\b", lexicon.fold(norm)):
                     return self._check_staff(member)
-            return None
+            member = _staff_by_sound(self.pb.schedule.staff, norm, asked)
+            return self._check_staff(member) if member is not None else None
         if t == "text":
             if asked and len(norm) >= 2:
                 return text.strip()
@@ -293,3 +296,16 @@ class SlotFillingMixin:
     def _first_missing_slot_id(self) -> str | None:
         missing = self._missing_slots()
         return missing[0].id if missing else None
+
+
+def _staff_by_sound(staff: list[Any], norm: str, asked: bool) -> Any | None:
+    """A staff name as a recogniser may spell it: 'Anna' for Ana, 'May' for
+    Mei, 'Marko' for Marco (same Metaphone code). Only where a name is
+    expected, the answer to "with whom?" or the word after "with", since
+    short codes are shared by common words ('my' sounds like Mei)."""
+    words = re.findall(r"[a-z]+", lexicon.fold(norm))
+    if not asked:
+        words = [w for prev, w in zip(words, words[1:]) if prev in ("with", "con")]
+    sounds = {jellyfish.metaphone(w) for w in words}
+    found = [m for m in staff if jellyfish.metaphone(lexicon.fold(m.name.lower().split()[0])) in sounds]
+    return found[0] if len(found) == 1 else None

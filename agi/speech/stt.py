@@ -137,6 +137,27 @@ def _collapse_word_loops(text: str) -> str:
     return text
 
 
+_AM_PM = re.compile(r"\b([ap])\.\s?m\b\.?", re.IGNORECASE)
+_CLOCK_DOT = re.compile(r"\b(\d{1,2})\.\s(\d{2})\b")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_AT_CLOCK = re.compile(r"\b(at|by|around) ([1-9]|1[0-2])([0-5]\d)\b", re.IGNORECASE)
+_REPEATED_WORD = re.compile(r"\b(\w+)(?:[,.]?\s+\1\b)+", re.IGNORECASE)
+
+
+def tidy(text: str) -> str:
+    """Whisper's written forms, back to what the slot parsers read.
+
+    '10 a. m' -> '10 am', '11. 30' -> '11:30', 'at 745' -> 'at 7:45',
+    '3,000' -> '3000', and a word
+    said once but written over and over ('Saturday, Saturday') once.
+    """
+    text = _AM_PM.sub(lambda m: m.group(1).lower() + "m", text)
+    text = _CLOCK_DOT.sub(r"\1:\2", text)
+    text = _AT_CLOCK.sub(r"\1 \2:\3", text)
+    text = _THOUSANDS.sub("", text)
+    return _REPEATED_WORD.sub(r"\1", text).strip(" ,")
+
+
 def _compression_ratio(text: str) -> float:
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
@@ -374,7 +395,7 @@ class Recognizer:
         avg_logprob = (out.scores[0] * n) / (n + 1) if n else -math.inf
         no_speech = float(out.no_speech_prob)
         # A closing full stop is Whisper's habit, not the caller's words.
-        text = collapse_repeats(tokenizer.decode(tokens).strip()).rstrip(".。 ").strip()
+        text = tidy(collapse_repeats(tokenizer.decode(tokens).strip()).rstrip(".。 ").strip())
         confidence = math.exp(avg_logprob) if n else 0.0
         s = self.settings
         dropped = None

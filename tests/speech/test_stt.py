@@ -6,6 +6,7 @@ Kept few and small: each decode costs a fraction of a second on two cores.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from agi.media.frames import line_noise, silence
 from agi.media.wav import read_wav
 from agi.speech import models
-from agi.speech.stt import Recognizer, SttSettings, build_prompt, collapse_repeats, shared_pool
+from agi.speech.stt import Recognizer, SttSettings, build_prompt, collapse_repeats, shared_pool, tidy
 from agi.speech.tts import Voice
 
 DATA = Path(__file__).parent / "data"
@@ -106,3 +107,21 @@ def test_a_looped_short_answer_is_kept_once():
 
     assert _collapse_word_loops("No, no, no, no, no, no, no, no, no, no") == "no"
     assert _collapse_word_loops("two large pizzas") == "two large pizzas"
+
+
+@pytest.mark.parametrize(
+    "written, hour, minute",
+    [("Tuesday at 4 p. m", 16, 0), ("OK at 11. 30 then", 11, 30), ("pick up at 745 pm", 19, 45), ("at 10 a. m.", 10, 0)],
+)
+def test_whisper_written_times_reach_the_time_parser(written, hour, minute):
+    from agi.dialogue.slots import parse_time_of_day, resolve_time
+
+    said = parse_time_of_day(tidy(written))
+    at = resolve_time(said, datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
+    assert (at.hour, at.minute) == (hour, minute)
+
+
+def test_written_numbers_and_echoes_are_tidied():
+    assert tidy("3,000 24th Street") == "3000 24th Street"
+    assert tidy("Saturday, Saturday, Saturday,") == "Saturday"
+    assert tidy("room 1010 for 100 people") == "room 1010 for 100 people"  # not times

@@ -84,6 +84,15 @@ def test_missing_engines_and_voices_say_so():
     assert Speaker().render("   ", None, "en") == b""
 
 
+def test_piper_speaks_in_process_at_the_call_rate():
+    voice = Voice(engine="piper", voice="joe", rate=165)
+    speaker = Speaker(8000)
+    pcm = speaker.render("two large pepperoni pizzas for pickup", voice, "en")
+    assert 1.0 < seconds(pcm) < 4.0
+    slower = speaker.render("two large pepperoni pizzas for pickup", Voice(engine="piper", voice="joe", rate=110), "en")
+    assert seconds(slower) > seconds(pcm) * 1.3  # rate is words per minute, as for the other engines
+
+
 def test_a_new_engine_plugs_in():
     class Beeper:
         """A stand-in for a neural engine: one tone per word at 24 kHz."""

@@ -1,0 +1,89 @@
+"""What the caller is likely to say next: phrases that bias speech recognition.
+
+Whisper takes them as the text "before" the utterance, so a word the
+question makes likely ("pickup" after "pickup or delivery?") wins over a
+sound-alike ("the cut"), and its spelling follows ("Marco", "margherita").
+Phrases come from the Playbook and the live catalog only; the most useful
+come first, since the recogniser keeps a bounded number of words.
+Only closed sets are hinted (items, fulfilment, staff, services, choices,
+yes/no): measured on the scripted calls, hints of open answers made
+recognition worse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from agi.catalog import Catalog
+from agi.dialogue import lexicon
+from agi.playbook import Playbook, SlotSpec
+from agi.tickets import FulfillmentType
+
+_FULFILLMENT_WORDS = {
+    FulfillmentType.PICKUP: {"en": "pickup", "es": "para recoger", "zh": "自取"},
+    FulfillmentType.DELIVERY: {"en": "delivery", "es": "a domicilio", "zh": "外卖"},
+    FulfillmentType.DINE_IN: {"en": "dine in", "es": "para comer aquí", "zh": "堂食"},
+}
+_ANYONE = {"en": "anyone is fine", "es": "cualquiera", "zh": "谁都可以"}
+
+
+def yes_no(language: str) -> tuple[str, ...]:
+    return tuple(lexicon.YES[language][:4] + lexicon.NO[language][:3])
+
+
+def done_words(language: str) -> tuple[str, ...]:
+    return (lexicon.NO[language][0],) + tuple(lexicon.DONE[language][:2])
+
+
+def item_names(catalog: Catalog, language: str, category: str | None = None) -> list[str]:
+    return [
+        i.display_name(language)
+        for i in catalog.items
+        if i.available and (category is None or i.category == category)
+    ]
+
+
+def fulfillment_words(playbook: Playbook, language: str) -> list[str]:
+    return [_FULFILLMENT_WORDS[f][language] for f in playbook.ticket.fulfillment if f in _FULFILLMENT_WORDS]
+
+
+def staff_names(playbook: Playbook, language: str) -> list[str]:
+    names = [m.name for m in playbook.schedule.staff]
+    return names + [_ANYONE[language]] if names else []
+
+
+def for_order(playbook: Playbook, catalog: Catalog, language: str, filled: Iterable[str]) -> tuple[str, ...]:
+    """An open question ("what can I get you?"): what can be ordered, and the
+    details callers give in the same breath (how, with whom, when)."""
+    have = set(filled)
+    out: list[str] = item_names(catalog, language)[:30]
+    types = {s.type for s in playbook.ticket.slots if s.id not in have}
+    if "fulfillment" in types:
+        out = fulfillment_words(playbook, language) + out
+    if "staff" in types:
+        out += staff_names(playbook, language)
+    return tuple(out)
+
+
+def for_slot(spec: SlotSpec, playbook: Playbook, catalog: Catalog, language: str) -> tuple[str, ...]:
+    """The answers a slot question invites. None where any words may come (a
+    name, an address, a symptom) and none for times, dates and counts: there
+    a list of examples only leads Whisper to write the list back ("at noon,
+    at 9 am, at 10 am, ...") or to repeat one of them."""
+    t = spec.type
+    if t == "fulfillment":
+        return tuple(fulfillment_words(playbook, language))
+    if t == "staff":
+        return tuple(staff_names(playbook, language))
+    if t == "service":
+        return tuple(item_names(catalog, language, playbook.ticket.service_category)[:30])
+    if t == "choice":
+        words = list(spec.choices)
+        for synonyms in spec.synonyms.values():
+            words += synonyms
+        return tuple(words)
+    return ()
+
+
+def limit(hints: Sequence[str], count: int = 40) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h for h in hints if h))[:count]
