@@ -60,7 +60,7 @@ class AudioOptions:
     gap_s: float = 0.4  # the caller's pause after the bot stops talking
     voice_offset: int = 0  # which caller voice this call has (rotates over CALLER_VOICES)
     turn_timeout_s: float = 30.0
-    retry_unheard: bool = True  # say a turn again when nothing was recognised
+    retry_unheard: bool = True  # say a turn again when nothing was recognised or the bot did not understand
     playout_speed: float = 1.0  # >1: the simulated caller hears the bot faster (benchmarks)
 
 
@@ -177,8 +177,10 @@ class _Caller:
             await self._say(text)
         await self.wait_bot_turn(spoken_mark, exchange_mark)
         new = self.session.result.exchanges[exchange_mark:]
-        if not key and self.options.retry_unheard and new and not any(e.heard for e in new) and not self.finished:
-            # Nothing recognised (and so no answer): say it again, slower, as a caller would.
+        if not key and self.options.retry_unheard and new and not self.finished and (
+            not any(e.heard for e in new) or self._not_understood()
+        ):
+            # Not heard, or "Sorry, I didn't catch that": say it again, slower, once, as a caller would.
             await asyncio.sleep(self.options.gap_s)
             await self._say(text, slower=True)
             await self.wait_bot_turn(len(self.session.result.spoken), len(self.session.result.exchanges))
@@ -191,6 +193,10 @@ class _Caller:
             "bot": self.bot_text(spoken_mark),
             "latency_ms": latency if latency is not None else 0,
         }
+
+    def _not_understood(self) -> bool:
+        engine = self.session.controller.engine
+        return engine is not None and engine.state.misunderstandings > 0
 
     @property
     def finished(self) -> bool:

@@ -43,3 +43,19 @@ def test_caller_voices_rotate_over_all_engines():
     assert engines == {"espeak-ng", "flite", "piper"} and len(rates) >= 3
     assert caller_voice("en", 0) != caller_voice("en", 1) and caller_voice("en", len(CALLER_VOICES)) == caller_voice("en", 0)
     assert caller_voice("es", 0).language == "es" and caller_voice("zh", 1).voice == "cmn"
+
+
+def test_a_caller_the_bot_did_not_understand_says_it_again():
+    loaded = load_playbook(ROOT / "playbooks" / "pizzeria.yaml")
+    script = Script.model_validate(
+        {
+            "caller": {"number": "+15551234567", "language": "en"},
+            "at": "2026-11-20T18:00:00",
+            "say": ["purple monkey dishwasher", "can I talk to a person please"],
+        }
+    )
+    audio = run_audio(loaded, script, _committed, options=AudioOptions(playout_speed=4.0))
+    nonsense, person = audio["turns"][1:]
+    assert nonsense["bot"].count("Sorry, I didn't catch that") == 2  # heard, not understood, said once more
+    assert nonsense["heard"].lower().count("purple monkey dishwasher") == 2
+    assert audio["outcome"] == "transferred" and person["heard"]
