@@ -196,7 +196,67 @@ class SessionResult:
 # ------------------------------------------------------------ the session
 
 
-class CallSession:
+class CallLoop:
+    """The bookkeeping every PBX driver does around the call controller.
+
+    CallSession (asyncio) and the FreeSWITCH driver (gevent) differ in how
+    they wait, speak and recognise; what an event does to the call record,
+    which reply answers which caller turn and when the call is over is this
+    one piece. Subclasses give `_post` (queue an event) and `_execute` (carry
+    out a command).
+    """
+
+    def __init__(self, controller: CallController, persona: Any = None):
+        self.controller = controller
+        playbook = controller.playbook
+        self.persona = persona if persona is not None else getattr(playbook, "persona", None)
+        self.languages: tuple[str, ...] = tuple(getattr(playbook.business, "languages", ("en",)))
+        self.tuning = getattr(playbook, "speech", None)
+        self.end_silence_ms = int(getattr(self.tuning, "end_silence_ms", 600))
+        self.end_silence_frames = -(-self.end_silence_ms // FRAME_MS)
+        self.result = SessionResult()
+        self._frame_times: deque[float] = deque(maxlen=self.end_silence_frames + 8)
+        self._play_exchange: dict[int, Exchange] = {}
+        self._done = False
+
+    def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
+        raise NotImplementedError
+
+    def _execute(self, command: ev.Command) -> None:
+        raise NotImplementedError
+
+    def _time_up(self) -> None:
+        if not self.result.ended_by:
+            self.result.ended_by = "timeout"
+        self._post(ev.Hangup(), None)
+
+    def _dispatch(self, event: ev.Event, meta: Exchange | float | None) -> None:
+        if self._done:
+            return
+        if isinstance(meta, float):
+            self._frame_times.append(meta)  # when this frame arrived
+        commands = self.controller.handle(event)
+        attribute_reply(self.result, self._play_exchange, event, meta, commands)
+        for command in commands:
+            self._execute(command)
+        if self.controller.finished:
+            self._done = True
+            if not self.result.ended_by:
+                self.result.ended_by = "bot"
+
+
+def recognised(exchange: Exchange, result: SttResult) -> ev.Transcript:
+    """Note what the recogniser made of the caller's turn; the event for the dialogue."""
+    exchange.heard = result.text
+    exchange.language = result.language
+    exchange.confidence = result.confidence
+    exchange.audio_ms = result.audio_ms
+    exchange.stt_ms = result.compute_ms
+    exchange.dropped = result.dropped
+    return ev.Transcript(result.text, result.language, result.confidence)
+
+
+class CallSession(CallLoop):
     def __init__(
         self,
         controller: CallController,
@@ -215,15 +275,10 @@ class CallSession:
         lock_language_after: int = 1,
         inband_dtmf: bool = False,
     ):
-        self.controller = controller
+        super().__init__(controller, persona)
         self.port = port
         self.speech = speech
-        playbook = controller.playbook
-        self.persona = persona if persona is not None else getattr(playbook, "persona", None)
-        self.languages: tuple[str, ...] = tuple(getattr(playbook.business, "languages", ("en",)))
-        tuning = getattr(playbook, "speech", None)
-        end_silence_ms = int(getattr(tuning, "end_silence_ms", 600))
-        self.end_silence_frames = -(-end_silence_ms // FRAME_MS)
+        tuning, end_silence_ms = self.tuning, self.end_silence_ms
         self._stt_language = self.languages[0] if len(self.languages) == 1 else None
         # Detecting the language needs the (slower) multilingual model; once a
         # caller has spoken one language confidently (p >= 0.9), as many times
@@ -250,18 +305,14 @@ class CallSession:
         self.clock = clock
         self.max_call_s = max_call_s
         self.commit_timeout_s = commit_timeout_s
-        self.result = SessionResult()
         # (event, the Exchange it answers, or an AudioIn frame's arrival time)
         self._queue: asyncio.Queue[tuple[ev.Event, Exchange | float | None]] = asyncio.Queue()
-        self._frame_times: deque[float] = deque(maxlen=self.end_silence_frames + 8)
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._play_task: asyncio.Task[None] | None = None
-        self._play_exchange: dict[int, Exchange] = {}
         self._stt_tail: asyncio.Task[None] | None = None
         self._stt_pending = 0
         self._commits: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._done = False
         # Key tones in the audio itself (trunks without out-of-band DTMF).
         self._dtmf = DtmfDetector() if inband_dtmf else None
 
@@ -291,11 +342,6 @@ class CallSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
         return self.result
-
-    def _time_up(self) -> None:
-        if not self.result.ended_by:
-            self.result.ended_by = "timeout"
-        self._post(ev.Hangup(), None)
 
     # ------------------------------------------------------------ events in
 
@@ -345,20 +391,6 @@ class CallSession:
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         self._queue.put_nowait((event, meta))
-
-    def _dispatch(self, event: ev.Event, meta: Exchange | float | None) -> None:
-        if self._done:
-            return
-        if isinstance(meta, float):
-            self._frame_times.append(meta)  # when this frame arrived
-        commands = self.controller.handle(event)
-        attribute_reply(self.result, self._play_exchange, event, meta, commands)
-        for command in commands:
-            self._execute(command)
-        if self.controller.finished:
-            self._done = True
-            if not self.result.ended_by:
-                self.result.ended_by = "bot"
 
     # ------------------------------------------------------------ commands out
 
@@ -454,13 +486,7 @@ class CallSession:
                 exchange.dropped = "error"
                 return
             self._learn_language(command.language, result)
-            exchange.heard = result.text
-            exchange.language = result.language
-            exchange.confidence = result.confidence
-            exchange.audio_ms = result.audio_ms
-            exchange.stt_ms = result.compute_ms
-            exchange.dropped = result.dropped
-            self._post(ev.Transcript(result.text, result.language, result.confidence), exchange)
+            self._post(recognised(exchange, result), exchange)
         finally:
             self._stt_pending -= 1
 

@@ -24,8 +24,6 @@ import signal
 import sys
 from pathlib import Path
 
-from agi.yamlconf import ConfigError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve-agi", help="run the Asterisk worker (FastAGI + AudioSocket)")
@@ -59,18 +57,13 @@ def split_hostport(value: str, option: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     from agi import logs
     from agi.catalog_service import CatalogService
-    from agi.config import config_path, load_config
+    from agi.commands.worker_start import load_config_and_logging, load_playbooks
     from agi.pbx.asterisk.calls import playbook_runners, warm_speech
     from agi.pbx.asterisk.worker import AsteriskWorker, WorkerConfig
 
-    try:
-        config = load_config(config_path(args.config))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_config_and_logging(args)
+    if config is None:
         return 1
-    logging_conf = config.logging.model_copy(update={"level": args.log_level}) if args.log_level else config.logging
-    logs.setup(logging_conf, secrets=config.secret_values())
     ast = config.asterisk
     agi_host, agi_port = split_hostport(args.listen, "--listen") if args.listen else (ast.agi.host, ast.agi.port)
     as_host, as_port = (split_hostport(args.audiosocket, "--audiosocket") if args.audiosocket
@@ -95,15 +88,9 @@ def run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or config.data_dir
     pb = config.playbooks
     catalogs = CatalogService(config, data_dir)
-    registry = catalogs.registry(args.playbooks)
-    for name, problems in registry.errors.items():
-        for problem in problems:
-            print(problem, file=sys.stderr)
-    if not registry.names and not registry.waiting:
-        print(f"serve-agi: no valid Playbook in {registry.directory}", file=sys.stderr)
+    registry = load_playbooks(catalogs, args, "serve-agi")
+    if registry is None:
         return 1
-    if registry.waiting:  # their POS did not answer: tried again on every watch pass and on SIGHUP
-        print(f"serve-agi: waiting for the POS catalog of {', '.join(registry.waiting)}", file=sys.stderr)
     if not catalogs.start_for("serve-agi"):
         return 1
     if pb.watch:

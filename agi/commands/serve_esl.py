@@ -25,8 +25,6 @@ import signal
 import sys
 from pathlib import Path
 
-from agi.yamlconf import ConfigError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve-esl", help="run the FreeSWITCH worker (outbound Event Socket + unicast audio)")
@@ -63,36 +61,24 @@ def run(args: argparse.Namespace) -> int:
     import gevent
     import gevent.event
 
-    from agi import logs
     from agi.catalog_service import CatalogService
-    from agi.config import config_path, load_config
+    from agi.commands.worker_start import load_config_and_logging, load_playbooks
     from agi.pbx.freeswitch.driver import GreenSpeech
     from agi.pbx.freeswitch.worker import EslWorker, EslWorkerConfig, playbook_runners
     from agi.speech.stt import settings_from_env
 
-    try:
-        config = load_config(config_path(args.config))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_config_and_logging(args)
+    if config is None:
         return 1
-    logging_conf = config.logging.model_copy(update={"level": args.log_level}) if args.log_level else config.logging
-    logs.setup(logging_conf, secrets=config.secret_values())
     fs = config.freeswitch
     host, port = split_hostport(args.listen, "--listen") if args.listen else (fs.esl.host, fs.esl.port)
     media_ports = split_range(args.media_ports) if args.media_ports else tuple(fs.media_ports)
     data_dir = args.data_dir or config.data_dir
     pb = config.playbooks
     catalogs = CatalogService(config, data_dir)
-    registry = catalogs.registry(args.playbooks)
-    for problems in registry.errors.values():
-        for problem in problems:
-            print(problem, file=sys.stderr)
-    if not registry.names and not registry.waiting:
-        print(f"serve-esl: no valid Playbook in {registry.directory}", file=sys.stderr)
+    registry = load_playbooks(catalogs, args, "serve-esl")
+    if registry is None:
         return 1
-    if registry.waiting:  # their POS did not answer: tried again on every watch pass and on SIGHUP
-        print(f"serve-esl: waiting for the POS catalog of {', '.join(registry.waiting)}", file=sys.stderr)
     if config.source is not None:
         stt = settings_from_env(model=config.stt.model, threads=config.stt.threads, pool_size=config.stt.pool_size,
                                 compute_type=config.stt.compute_type)

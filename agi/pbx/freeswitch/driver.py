@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,13 +28,13 @@ import gevent.event
 import gevent.queue
 
 from agi import events as ev
-from agi.media.frames import FRAME_MS
 from agi.pbx.freeswitch.threads import run_in_thread, spawn
 from agi.session import (
+    CallLoop,
     Exchange,
     SessionResult,
     SpeechServices,
-    attribute_reply,
+    recognised,
     shared_speech,
     split_sentences,
 )
@@ -110,7 +109,7 @@ class GreenSpeech:
             return speaker.render(text, voice_for(None, language), language)
 
 
-class GreenCallSession:
+class GreenCallSession(CallLoop):
     def __init__(
         self,
         controller: CallController,
@@ -126,31 +125,22 @@ class GreenCallSession:
         max_call_s: float = 1800.0,
         commit_timeout_s: float = 30.0,
     ):
-        self.controller = controller
+        super().__init__(controller, persona)
         self.port = port
         self.speech = speech
         self.sample_rate = sample_rate
-        playbook = controller.playbook
-        self.persona = persona if persona is not None else getattr(playbook, "persona", None)
-        self.languages: tuple[str, ...] = tuple(getattr(playbook.business, "languages", ("en",)))
-        tuning = getattr(playbook, "speech", None)
-        self.end_silence_frames = -(-int(getattr(tuning, "end_silence_ms", 600)) // FRAME_MS)
         self.on_commit = on_commit
         self.commit_pool = commit_pool
         self.on_log = on_log
         self.clock = clock
         self.max_call_s = max_call_s
         self.commit_timeout_s = commit_timeout_s
-        self.result = SessionResult()
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
-        self._frame_times: deque[float] = deque(maxlen=self.end_silence_frames + 8)
         self._timers: dict[str, gevent.Greenlet] = {}
         self._play: gevent.Greenlet | None = None
-        self._play_exchange: dict[int, Exchange] = {}
         self._stt_tail: gevent.Greenlet | None = None
         self._stt_pending = 0
         self._commits: set[gevent.Greenlet] = set()
-        self._done = False
 
     # ------------------------------------------------------------ public
 
@@ -176,11 +166,6 @@ class GreenCallSession:
 
     # ------------------------------------------------------------ events in
 
-    def _time_up(self) -> None:
-        if not self.result.ended_by:
-            self.result.ended_by = "timeout"
-        self._post(ev.Hangup(), None)
-
     def _from_port(self, event: ev.Event) -> None:
         now = self.clock()
         if isinstance(event, ev.AudioIn):
@@ -192,20 +177,6 @@ class GreenCallSession:
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         self._queue.put((event, meta))
-
-    def _dispatch(self, event: ev.Event, meta: Exchange | float | None) -> None:
-        if self._done:
-            return
-        if isinstance(meta, float):
-            self._frame_times.append(meta)
-        commands = self.controller.handle(event)
-        attribute_reply(self.result, self._play_exchange, event, meta, commands)
-        for command in commands:
-            self._execute(command)
-        if self.controller.finished:
-            self._done = True
-            if not self.result.ended_by:
-                self.result.ended_by = "bot"
 
     # ------------------------------------------------------------ commands out
 
@@ -270,13 +241,7 @@ class GreenCallSession:
                 exchange.dropped = "error"
                 self._post(ev.Transcript("", command.language, 0.0), exchange)
                 return
-            exchange.heard = result.text
-            exchange.language = result.language
-            exchange.confidence = result.confidence
-            exchange.audio_ms = result.audio_ms
-            exchange.stt_ms = result.compute_ms
-            exchange.dropped = result.dropped
-            self._post(ev.Transcript(result.text, result.language, result.confidence), exchange)
+            self._post(recognised(exchange, result), exchange)
         finally:
             self._stt_pending -= 1
 
