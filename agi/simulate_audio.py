@@ -8,6 +8,12 @@ recogniser made of it and `latency_ms` is the measured time from the end of
 the caller's speech to the first frame of the reply.
 
 A turn of the form "DTMF 1" presses that key instead of speaking.
+
+The simulated caller behaves like a person who knows what they meant: the
+same script runs in text beside the call, and when the bot's answer differs
+from the text call's answer to that turn, the caller says it again (slower)
+if the bot did not understand, or "no, I said ..." if the bot's answer shows
+it misheard (the bot says back what it took down), at most twice per turn.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from agi.call import CallController
 from agi.media.loopback import LoopbackLine
 from agi.playbook import LoadedPlaybook
 from agi.session import CallSession, SpeechServices, shared_speech
-from agi.simulate import Committer, Script, call_time
+from agi.simulate import Committer, Script, TextCall, call_time
 from agi.speech.tts import Voice
 
 # Caller voices: each simulated caller keeps one voice for the whole call and
@@ -60,7 +66,10 @@ class AudioOptions:
     gap_s: float = 0.4  # the caller's pause after the bot stops talking
     voice_offset: int = 0  # which caller voice this call has (rotates over CALLER_VOICES)
     turn_timeout_s: float = 30.0
-    retry_unheard: bool = True  # say a turn again when nothing was recognised or the bot did not understand
+    # Like a person, the caller says a turn again (slower) when the bot did not
+    # hear or understand it, and says "no, I said ..." when the bot's answer
+    # shows it misheard: at most this many more times per turn (0: never).
+    repeats: int = 2
     playout_speed: float = 1.0  # >1: the simulated caller hears the bot faster (benchmarks)
 
 
@@ -117,9 +126,12 @@ async def audio_call(
         playout_speed=options.playout_speed,
     )
     session = CallSession(controller, line, speech, on_commit=committer)
+    # What the caller means: the same script in text. A reply that differs from
+    # the text call's reply to the same turn is a reply to something misheard.
+    meant = TextCall(loaded, script, _shadow_commit, call_id=call_id)
     await line.start()
     running = asyncio.create_task(session.run(ev.CallStarted(script.caller.number, None, script.caller.language, call_id)))
-    caller = _Caller(session, line, running, options, speech, language)
+    caller = _Caller(session, line, running, options, speech, language, meant)
     turns: list[dict[str, Any]] = []
     try:
         await caller.wait_bot_turn(since_spoken=0, since_exchange=0)
@@ -134,11 +146,25 @@ async def audio_call(
         await line.close()
     if stats is not None:
         stats["timeouts"] = caller.timeouts
+        stats["repeats"] = caller.repeats
+        stats["corrections"] = caller.corrections
         stats["early_used"] = session.early.used if session.early else 0
         stats["utterances"] = len(session.result.exchanges)
     result = controller.result()
     result["turns"] = turns
     return result
+
+
+def _shadow_commit(ticket: Any, key: str) -> ev.CommitDone:
+    return ev.CommitDone(None, key, "text")
+
+
+# What a caller says to put right a misheard turn, per language.
+_I_SAID = {"en": "no, I said {text}", "es": "no, dije {text}", "zh": "不对，我说的是{text}"}
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 class _Caller:
@@ -152,6 +178,7 @@ class _Caller:
         options: AudioOptions,
         speech: SpeechServices,
         language: str,
+        meant: TextCall,
     ):
         self.session = session
         self.line = line
@@ -159,8 +186,11 @@ class _Caller:
         self.options = options
         self.speech = speech
         self.language = language
+        self.meant = meant
         self.voice = caller_voice(language, options.voice_offset)
         self.timeouts = 0
+        self.repeats = 0
+        self.corrections = 0
 
     def bot_text(self, since_spoken: int) -> str:
         return " ".join(text for _, _, text in self.session.result.spoken[since_spoken:])
@@ -168,23 +198,33 @@ class _Caller:
     async def turn(self, text: str) -> dict[str, Any]:
         spoken_mark = len(self.session.result.spoken)
         exchange_mark = len(self.session.result.exchanges)
-        await asyncio.sleep(self.options.gap_s)
         key = _DTMF.match(text)
-        if key:
-            for digit in key.group(1):
-                self.line.dtmf(digit)
-        else:
-            await self._say(text)
-        await self.wait_bot_turn(spoken_mark, exchange_mark)
-        new = self.session.result.exchanges[exchange_mark:]
-        if not key and self.options.retry_unheard and new and not self.finished and (
-            not any(e.heard for e in new) or self._not_understood()
-        ):
-            # Not heard, or "Sorry, I didn't catch that": say it again, slower, once, as a caller would.
+        expected = " ".join(self.meant.dtmf(d) for d in key.group(1)) if key else self.meant.say(text)
+        phrase, last = text, ""
+        for attempt in range(1 + self.options.repeats):
+            marks = len(self.session.result.spoken), len(self.session.result.exchanges)
             await asyncio.sleep(self.options.gap_s)
-            await self._say(text, slower=True)
-            await self.wait_bot_turn(len(self.session.result.spoken), len(self.session.result.exchanges))
-            new = self.session.result.exchanges[exchange_mark:]
+            if key:
+                for digit in key.group(1):
+                    self.line.dtmf(digit)
+            else:
+                await self._say(phrase, slower=attempt)
+            await self.wait_bot_turn(*marks)
+            if key or self.finished or attempt == self.options.repeats:
+                break
+            new = self.session.result.exchanges[marks[1]:]
+            reply = _plain(self.bot_text(marks[0]))
+            if reply == _plain(expected):
+                break  # the bot took it as meant
+            if phrase != text and reply == last:
+                break  # the correction changed nothing: what went wrong is not this turn
+            last = reply
+            if not any(e.heard for e in new) or self._not_understood():
+                phrase, self.repeats = text, self.repeats + 1  # not heard, or "Sorry, I didn't catch that"
+            else:
+                phrase = _I_SAID.get(self.language[:2], _I_SAID["en"]).format(text=text)
+                self.corrections += 1
+        new = self.session.result.exchanges[exchange_mark:]
         heard = " ".join(e.heard or (f"DTMF {e.dtmf}" if e.dtmf else "") for e in new).strip()
         latency = next((e.latency_ms for e in new if e.latency_ms is not None), None)
         return {
@@ -202,8 +242,9 @@ class _Caller:
     def finished(self) -> bool:
         return self.running.done() or self.session.controller.finished
 
-    async def _say(self, text: str, slower: bool = False) -> None:
-        voice = replace(self.voice, rate=int(self.voice.rate * 0.85)) if slower else self.voice
+    async def _say(self, text: str, slower: int = 0) -> None:
+        """Each time a turn is said again it is said more slowly."""
+        voice = replace(self.voice, rate=int(self.voice.rate * (1.0, 0.85, 0.75)[min(slower, 2)]))
         loop = asyncio.get_running_loop()
         pcm = await loop.run_in_executor(self.speech.tts_pool, self.speech.speaker.render, text, voice, voice.language)
         await self.line.say(pcm)

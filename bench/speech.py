@@ -9,7 +9,10 @@ time -> VAD -> STT -> dialogue -> TTS -> paced playout). Figures:
   over every answered turn of every call, one call at a time (N = 1);
 * ticket_match: share of audio calls that end like their text run (same
   outcome and the same committed ticket, its words compared case- and
-  punctuation-blind), overall and per caller voice engine;
+  punctuation-blind), overall and per caller voice engine; the simulated
+  caller says a turn again or corrects a misheard one ("no, I said ...")
+  at most `--repeats` times, and how often it had to is reported beside it
+  (repeats, corrections, calls_corrected, ticket_match_first_time);
 * concurrency: N = 1, 5, 10, 20, 40 calls at once in this one process, each
   streamed in real time: p95 latency and the share of calls completed;
 * rss_mb: the process after the models loaded, and per added call;
@@ -37,6 +40,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from agi import events as ev
+from agi.dialogue.numbers import words_to_number
 from agi.playbook import LoadedPlaybook, load_playbook
 from agi.session import shared_speech
 from agi.simulate import Script, run_script
@@ -76,6 +80,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--listen-speed", type=float, default=4.0, help="how fast the simulated caller hears the bot")
     p.add_argument("--skip-calls", action="store_true", help="skip the per-call pass (latency, ticket_match)")
     p.add_argument("--skip-long", action="store_true", help="skip the 12-turn call")
+    p.add_argument("--repeats", type=int, default=2,
+                   help="times a simulated caller may say a turn again or correct a misheard one (0: never)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
@@ -121,15 +127,38 @@ class Playbooks(dict):
 
 def _written(value: Any) -> Any:
     """A ticket with its words compared as words: 'It was charging' == 'it was
-    charging,'. A recogniser capitalises and punctuates; a caller's text
-    script does not, and neither is something staff would notice."""
+    charging,', 'shuts off at thirty percent' == 'shuts off at 30%'. A
+    recogniser capitalises, punctuates and writes numbers as digits; a
+    caller's text script does not, and none of it is something staff would
+    notice."""
     if isinstance(value, dict):
         return {k: _written(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_written(v) for v in value]
     if isinstance(value, str):
-        return " ".join(re.sub(r"[^\w\s':+-]", " ", value.casefold()).split())
+        text = value.casefold().replace("%", " percent")
+        words = re.sub(r"[^\w\s':+-]", " ", text).split()
+        return " ".join(_digits(words))
     return value
+
+
+def _digits(words: list[str]) -> list[str]:
+    """Number words as digits: 'for three days' -> 'for 3 days'."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        n = None
+        if words[i].isalpha() and words[i] not in ("a", "an"):
+            for size in (2, 1):  # "twenty five"
+                n = words_to_number(" ".join(words[i : i + size])) if i + size <= len(words) else None
+                if n is not None:
+                    out.append(str(n))
+                    i += size
+                    break
+        if n is None:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -161,7 +190,7 @@ def _turn_latencies(result: dict) -> list[int]:
 async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
     """One call at a time: the N = 1 latency and ticket_match."""
     latencies: list[int] = []
-    matched = orders = 0
+    matched = orders = repeats = corrections = corrected_calls = first_time = 0
     misses = []
     by_voice: dict[str, list[int]] = {}
     for i, (name, script) in enumerate(calls):
@@ -169,9 +198,14 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         text = run_script(loaded, script, _no_pos)
         opts = AudioOptions(**{**options.__dict__, "voice_offset": i})
         voice = caller_voice("en", i)
-        audio = await audio_call(loaded, script, _no_pos, speech=shared_speech(), options=opts)
+        stats: dict[str, Any] = {}
+        audio = await audio_call(loaded, script, _no_pos, speech=shared_speech(), options=opts, stats=stats)
         latencies += _turn_latencies(audio)
         same = _same(text, audio)
+        repeats += stats["repeats"]
+        corrections += stats["corrections"]
+        corrected_calls += stats["corrections"] > 0
+        first_time += same and stats["corrections"] == 0 and stats["repeats"] == 0
         matched += same
         orders += _same_order(text, audio)
         by_voice.setdefault(voice.engine, []).append(same)
@@ -192,6 +226,13 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         "order_match": round(orders / len(calls), 3) if calls else None,
         # The same figure for the calls each voice engine spoke.
         "ticket_match_by_voice": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_voice.items())},
+        # How much the callers had to help: turns said again after "Sorry, I
+        # didn't catch that", "no, I said ..." corrections, calls with any
+        # correction, and calls that matched with every turn understood at once.
+        "repeats": repeats,
+        "corrections": corrections,
+        "calls_corrected": round(corrected_calls / len(calls), 3) if calls else None,
+        "ticket_match_first_time": round(first_time / len(calls), 3) if calls else None,
         "mismatched": misses,
     }
 
@@ -285,7 +326,7 @@ async def measure(args: argparse.Namespace, log) -> dict[str, Any]:
     for name, _ in calls:  # fixed prompts rendered before the first call
         speech.prerender(playbooks[name.split("/")[0]].playbook)
     rss_loaded = rss_mb()
-    options = AudioOptions(playout_speed=args.listen_speed)
+    options = AudioOptions(playout_speed=args.listen_speed, repeats=args.repeats)
     figures: dict[str, Any] = {
         "device": speech.stt.recognizer.model(loaded_models[0]).device,
         "models": loaded_models,

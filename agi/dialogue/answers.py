@@ -49,8 +49,12 @@ class AnswersMixin:
                 types = P.join_list([P.FULFILLMENT_WORDS[t.value][lang] for t in self.pb.ticket.fulfillment], lang)
                 return Reply(P.say("no_delivery", lang, types=types, next=nxt), hints=self._hints())
             return Reply(P.say("delivery_area", lang, area=area, next=nxt), hints=self._hints())
+        joined = norm.replace(" ", "")
         for topic, answer in self.pb.faq.items():
-            if re.search(rf"\b{re.escape(topic.lower())}\b", norm) and self._is_question(norm):
+            said = re.search(rf"\b{re.escape(topic.lower())}\b", norm) or (
+                " " in topic and topic.lower().replace(" ", "") in joined  # "checking" for "check in"
+            )
+            if said and self._is_question(norm) and not self._is_request(norm):
                 return Reply(f"{answer.get(lang)} {nxt}", hints=self._hints())
         if lexicon.contains(norm, lexicon.QUESTION_PRICE[lang]) and self._is_question(norm):
             return self._price_answer(norm, nxt)

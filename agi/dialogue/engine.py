@@ -10,6 +10,7 @@ states the total.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime
 from typing import Callable
@@ -58,6 +59,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         self.finished = False
         self._slot_error: Reply | None = None
         self._raw_text = ""
+        self._before_turn: DialogueState | None = None  # what "no, I said ..." goes back to
 
     # ------------------------------------------------------------ catalog
 
@@ -100,11 +102,15 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         self.state.silences = 0
         self._follow_language(text, language)
         norm = lexicon.normalise(text)
-        if not norm:
-            return self._not_understood()
-        reply = self._overrides(text, norm)
+        reply = self._overrides(text, norm) if norm else None
         if reply is not None:
             return reply
+        reply = self._correction(text) if norm else None
+        if reply is not None:
+            return reply
+        self._before_turn = copy.deepcopy(self.state)
+        if not norm:
+            return self._not_understood()
         reply = self._turn(text, norm)
         if reply.understood:
             self.state.misunderstandings = 0
@@ -179,6 +185,26 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return self._decide(decision)
         return None
 
+    def _correction(self, text: str) -> Reply | None:
+        """"No, I said Jen" / "that's not what I said": the bot misheard the
+        last turn. Everything that turn changed is undone, then what the caller
+        says now is taken in its place, or the question is asked again."""
+        said = lexicon.correction(text, self.state.language)
+        if said is None or self._before_turn is None:
+            return None
+        if not said and (self.state.asking == "readback" or self.state.pending is not None):
+            return None  # "that's wrong" to a yes/no question is a no
+        counters = (self.state.turns, self.state.nonsense, self.state.language)
+        self.state = copy.deepcopy(self._before_turn)
+        self.state.turns, self.state.nonsense, self.state.language = counters
+        said_norm = lexicon.normalise(said)
+        if not said_norm:
+            return Reply(P.say("sorry_again", self.state.language, again=self._question_text()), hints=self._hints())
+        reply = self._turn(said, said_norm)  # the overriding rules have seen these words already
+        if reply.understood:
+            self.state.misunderstandings = 0
+        return reply
+
     def _turn(self, text: str, norm: str) -> Reply:
         st = self.state
         lang = st.language
@@ -227,7 +253,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             and self._raw_text.rstrip().endswith(("?", "？"))
             and not (slot_answer and not norm.startswith(self._QUESTION_STARTS))  # "Ben?": a recogniser's rising tone
             and not self._has_content_slots(norm)
-            and not self._is_request(norm)
+            and not lexicon.contains(norm, lexicon.REQUEST[self.state.language] + lexicon.REQUEST["en"])
         ):
             # A question we cannot answer must not turn into an order line.
             return self._not_understood()
@@ -238,7 +264,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             added, refusal = self._add_items(text, norm, notes)
         if refusal is not None:
             return refusal
+        before = dict(st.slots)
         got_slots = self._fill_slots(text, norm, bool(changed or added), notes)
+        heard = self._acknowledgement(before, bool(changed or added)) if got_slots and not self._slot_error else ""
         if lexicon.contains(norm, lexicon.DONE[lang]) or (st.asking == "more" and no and not added and not changed):
             if st.lines or not self.pb.ticket.items:
                 st.order_done = True
@@ -263,6 +291,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if large is not None:
             return large
         reply = self._next(lead=notes, added=added)
+        if heard and st.asking != "readback":  # a read-back says it all anyway
+            reply.text = _with_acknowledgement(reply.text, heard, notes, after_first=bool(changed or added))
         return reply
 
     # ------------------------------------------------------------ yes / no
@@ -612,6 +642,18 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if st.asking == "more":
             return hints.limit(hints.done_words(lang) + order)
         return hints.limit(order)
+
+
+def _with_acknowledgement(text: str, heard: str, notes: list[str], after_first: bool) -> str:
+    """`heard` placed after the turn's notes ("Okay, changed.") and, when the
+    turn also changed the order, after the sentence saying the order back."""
+    said = " ".join(t for t in notes if t)
+    head, rest = (said, text[len(said):].lstrip()) if said and text.startswith(said) else ("", text)
+    if after_first:
+        first, dot, tail = rest.partition(". ")
+        if dot:
+            head, rest = " ".join(t for t in (head, first + ".") if t), tail
+    return " ".join(t for t in (head, heard, rest) if t)
 
 
 def _spoken_number(number: str) -> str:

@@ -82,6 +82,35 @@ NO = {
     "zh": ("不", "不是", "不对", "不要", "不用", "错了", "没有"),
 }
 
+# "No, I said Jen": the caller puts right what the bot just misheard. Only at
+# the start of an utterance; group 1 is what they say now (may be empty).
+CORRECTION = {
+    "en": re.compile(
+        r"^\W*(?:(?:no|nope|sorry|you know|oh no)\W+)?(?:i said|i meant|i say|that's not what i said|that is not what i said|"
+        r"that's not what i meant|you misheard(?: me)?|you got that wrong|that's wrong|that is wrong|that's not right)"
+        r"\b\W*(.*)$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    "es": re.compile(
+        r"^\W*(?:no\W+)?(?:dije|quise decir|eso no es lo que dije|no es lo que dije|está mal|esta mal)\b\W*(.*)$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    "zh": re.compile(r"^\W*(?:不对|不是|错了)?\W*(?:我说的是|我是说)\W*(.*)$|^\W*(?:不对|错了)\W*()$", re.DOTALL),
+}
+
+
+def correction(text: str, language: str) -> str | None:
+    """What the caller says instead, when they are correcting a misheard turn
+    ("" when they only say it was wrong); None when they are not."""
+    for lang in dict.fromkeys((language, "en")):
+        m = CORRECTION[lang].match(text.strip())
+        if m:
+            said = next((g for g in m.groups() if g is not None), "").strip()
+            again = correction(said, language) if said else None  # "that's wrong, I said four"
+            return said if again is None else again
+    return None
+
+
 DONE = {
     "en": ("that's all", "that is all", "that's it", "that is it", "that'll be all", "that will be all",
            "nothing else", "i'm done", "im done", "i am done", "no more", "that's everything", "all set",
@@ -171,7 +200,9 @@ REQUEST = {
     "en": ("can i get", "can i have", "can i order", "can i add", "could i get", "could i have", "could i order",
            "may i have", "may i get", "can we get", "can we have", "could we get", "can you get me",
            "can you add", "could you add", "can i also get", "can i please get", "could i please get",
-           "can you do", "could you do", "can you make"),
+           "can you do", "could you do", "can you make", "can i book", "could i book", "can you book",
+           "can i schedule", "could i schedule", "can i make", "can you hold", "could you hold", "can you set aside",
+           "could you set aside", "can you put aside"),
     "es": ("me puede dar", "me puedes dar", "me da", "me das", "puedo pedir", "me pone", "me pones",
            "podría pedir", "podria pedir", "me podría dar", "me podria dar", "puede agregar", "puedes agregar"),
     "zh": ("可以给我", "能给我", "我可以要", "可以要", "能不能给我", "可以加"),
@@ -246,6 +277,10 @@ NAME_INTROS_ASKED = {
     "es": r"(?:^para|^es)\s+([a-záéíóúñ][a-záéíóúñ' -]{0,40})",
     "zh": r"(?:^是)\s*([\u4e00-\u9fffA-Za-z]{1,8})",
 }
+
+# Sounds before a bare name that are not part of it ("oh, Olivia", "uh, Henry").
+NAME_FILLERS = {"oh", "uh", "um", "umm", "ah", "er", "erm", "hmm", "well", "so", "i", "yeah", "ok", "okay", "sure", "eh",
+                "pues", "este", "嗯", "呃"}
 
 # Words that end a name when a name is said mid-sentence ("name's Maria, pickup at 6").
 NAME_STOP_WORDS = {

@@ -264,6 +264,26 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Se requiere un depósito de {deposit}. ",
         "zh": "需要支付{deposit}的定金。",
     },
+    "got_it": {
+        "en": "Got it, {what}.",
+        "es": "Anotado: {what}.",
+        "zh": "好的，{what}。",
+    },
+    "also_got": {
+        "en": "For {what}.",
+        "es": "Para {what}.",
+        "zh": "{what}。",
+    },
+    "thanks_name": {
+        "en": "Thanks, {name}.",
+        "es": "Gracias, {name}.",
+        "zh": "谢谢，{name}。",
+    },
+    "sorry_again": {
+        "en": "Sorry about that. {again}",
+        "es": "Perdón. {again}",
+        "zh": "抱歉。{again}",
+    },
     "what_change": {
         "en": "No problem. What would you like to change?",
         "es": "Claro. ¿Qué le gustaría cambiar?",

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from agi.dialogue import prompts as P
+from agi.playbook import SlotSpec
 from agi.tickets import (
     Customer,
     Fulfillment,
@@ -47,32 +48,15 @@ class ReadbackMixin:
             parts.append(P.join_list([self._describe(line, with_qty=False) for line in ticket.items], lang))
         f = ticket.fulfillment
         if f is not None and self.pb.ticket.items:
-            word = P.FULFILLMENT_WORDS[f.type.value][lang]
-            if f.type is FulfillmentType.DELIVERY and f.address:
-                word += {"en": f" to {f.address}", "es": f" en {f.address}", "zh": f"，送到{f.address}"}[lang]
-            ftime = self.state.slots.get("time")
-            if isinstance(ftime, datetime):
-                word += {"en": " at ", "es": " a las ", "zh": " "}[lang] + self._when_text(ftime)
-            else:
-                minutes = self.pb.ticket.min_lead_minutes
-                word += {
-                    "en": f" in about {minutes} minutes",
-                    "es": f" en unos {minutes} minutos",
-                    "zh": f"，大约{minutes}分钟后",
-                }[lang]
-            parts.append(word)
+            parts.append(self._fulfillment_text(f))
+        for spec in self.pb.ticket.slots:
+            if spec.type == "address" and not self.pb.ticket.items and spec.id in self.state.slots:
+                address = self.state.slots[spec.id]  # a visit's address: read back so a misheard one is caught
+                parts.append({"en": f"at {address}", "es": f"en {address}", "zh": f"地址{address}"}[lang])
         for spec in self.pb.ticket.slots:
             if spec.type in PERSON_SLOT_TYPES or spec.type == "service" or spec.id not in self.state.slots:
                 continue
-            value = self.state.slots[spec.id]
-            if isinstance(value, datetime):
-                value = self._when_text(value)
-            elif spec.type == "staff":
-                value = self._staff_name(value)
-            elif spec.type == "date":
-                value = P.spoken_date(date.fromisoformat(value), lang)
-            label = spec.label.get(lang) if spec.label else self._slot_label(spec)
-            parts.append(f"{label}: {value}" if spec.type in ("text", "number", "choice", "date") else str(value))
+            parts.append(self._slot_fragment(spec))
         name = ticket.customer.name
         if name:
             parts.append({"en": f"under {name}", "es": f"a nombre de {name}", "zh": f"姓名{name}"}[lang])
@@ -81,6 +65,71 @@ class ReadbackMixin:
         sep = "，" if lang == "zh" else ", "
         text = sep.join(parts)
         return text[:1].upper() + text[1:] + ("。" if lang == "zh" else ". ")
+
+    def _fulfillment_text(self, f: Fulfillment, lead_time: bool = True) -> str:
+        """'pickup at 7:45 pm', 'delivery to 12 Oak Street in about 30 minutes'."""
+        lang = self.state.language
+        word = P.FULFILLMENT_WORDS[f.type.value][lang]
+        if f.type is FulfillmentType.DELIVERY and f.address:
+            word += {"en": f" to {f.address}", "es": f" en {f.address}", "zh": f"，送到{f.address}"}[lang]
+        ftime = self.state.slots.get("time")
+        if isinstance(ftime, datetime):
+            return word + {"en": " at ", "es": " a las ", "zh": " "}[lang] + self._when_text(ftime)
+        if not lead_time:
+            return word
+        minutes = self.pb.ticket.min_lead_minutes
+        return word + {
+            "en": f" in about {minutes} minutes",
+            "es": f" en unos {minutes} minutos",
+            "zh": f"，大约{minutes}分钟后",
+        }[lang]
+
+    def _slot_fragment(self, spec: SlotSpec) -> str:
+        """One Ticket.slots value as it is read back ("nights: 3", "tomorrow at 10 am")."""
+        lang = self.state.language
+        value = self.state.slots[spec.id]
+        if isinstance(value, datetime):
+            value = self._when_text(value)
+        elif spec.type == "staff":
+            value = self._staff_name(value)
+        elif spec.type == "date":
+            value = P.spoken_date(date.fromisoformat(value), lang)
+        label = spec.label.get(lang) if spec.label else self._slot_label(spec)
+        return f"{label}: {value}" if spec.type in ("text", "number", "choice", "date") else str(value)
+
+    def _acknowledgement(self, before: dict[str, Any], with_items: bool = False) -> str:
+        """The values this turn gave, said back at once ("Got it, reason: a sore
+        throat."), so a misheard one is heard while the caller still remembers
+        saying it and can be put right with "no, I said ..."."""
+        lang = self.state.language
+        slots = self.state.slots
+        changed = [s for s in self.pb.ticket.slots if s.id in slots and before.get(s.id) != slots[s.id]]
+        parts: list[str] = []
+        name: str | None = None
+        for spec in changed:
+            if spec.type == "name":
+                name = str(slots[spec.id])
+            elif spec.type in ("fulfillment", "time") or (spec.type == "address" and self.pb.ticket.items):
+                fulfillment = self._priced().fulfillment
+                text = self._fulfillment_text(fulfillment, not with_items) if fulfillment is not None else ""
+                if text and text not in parts:
+                    parts.append(text)
+            elif spec.type == "address":
+                parts.append(str(slots[spec.id]))
+            elif spec.type == "service":
+                item = self.catalog.item(str(slots[spec.id]))
+                parts.append(item.display_name(lang) if item else str(slots[spec.id]))
+            elif spec.type != "phone":
+                parts.append(self._slot_fragment(spec))
+        out = []
+        what = ("，" if lang == "zh" else ", ").join(parts)
+        if parts and with_items:  # follows the items' own "Got it, ..."
+            out.append(P.say("also_got", lang, what=what))
+        elif parts:
+            out.append(P.say("got_it", lang, what=what))
+        if name:
+            out.append(P.say("thanks_name", lang, name=name))
+        return " ".join(out)
 
     def _at_phrase(self, when: datetime) -> str:
         """'at 10 am' today, 'on Sunday November 29 at 10 am' another day."""

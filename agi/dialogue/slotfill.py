@@ -88,14 +88,14 @@ class SlotFillingMixin:
         if t == "time":
             if lexicon.contains(norm, lexicon.ASAP[lang]) and (asked or "ready" in norm or "soon" in norm):
                 return "asap"
-            said = S.parse_time_of_day(norm)
+            said = S.parse_time_of_day(norm) or (S.bare_time(norm) if asked else None)
             if said is None:
                 return None
             when = S.resolve_time(said, self.now, S.parse_date(norm, self.now.date()))
             return self._check_order_time(when)
         if t in ("datetime", "date"):
             day = S.parse_date(norm, self.now.date())
-            said = S.parse_time_of_day(norm) if t == "datetime" else None
+            said = (S.parse_time_of_day(norm) or (S.bare_time(norm) if asked else None)) if t == "datetime" else None
             if day is None and said is None:
                 return None
             if t == "date":
@@ -147,16 +147,24 @@ class SlotFillingMixin:
         return None
 
     _UNITS = {
-        "guests": r"(?:people|persons|guests|adults|personas|huéspedes|huespedes|位|个人|人)",
-        "nights": r"(?:nights?|noches?|晚上|晚|夜)",
-        "party_size": r"(?:people|persons|guests|personas|位|人)",
+        "guests": r"(?:people|persons|guests|guess|adults|personas|huéspedes|huespedes|位|个人|人)",
+        "nights": r"(?:nights?|ninth|noches?|晚上|晚|夜)",
+        "party_size": r"(?:people|persons|guests|guess|personas|位|人)",
     }
+    # Counts a recogniser writes as the word they sound like, right before a
+    # unit: "for guests" is 4 guests, "make it for nights" 4 nights.
+    _SOUNDS_LIKE_COUNT = {"for": "4", "fore": "4", "to": "2", "too": "2", "won": "1", "ate": "8"}
 
     def _unit_for(self, spec: SlotSpec, norm: str) -> int | None:
         """'for 2 nights, 3 guests' -> the number said right before the slot's unit."""
         unit = self._UNITS.get(spec.id)
         if unit is None:
             return None
+        norm = re.sub(
+            rf"\b({'|'.join(self._SOUNDS_LIKE_COUNT)})\s+(?:a\s+)?(?={unit}\b)",
+            lambda m: self._SOUNDS_LIKE_COUNT[m.group(1)] + " ",
+            norm,
+        )
         m = re.search(rf"([\w一二两三四五六七八九十]+)\s*{unit}", norm)
         if m is None:
             if spec.id == "party_size" and (m2 := re.search(r"party of (\w+)", norm)):

@@ -91,6 +91,22 @@ def _ampm(tag: str | None) -> str | None:
     return None
 
 
+def bare_time(text: str) -> TimeOfDay | RelativeTime | None:
+    """A time said as a bare number, right after we asked for one: "nine",
+    "9 30", "uh 11" (a recogniser may also drop or garble the "at")."""
+    words = text.split()
+    numbers = [w for w in words if re.fullmatch(r"\d{1,2}(?::\d{2})?", w) or words_to_number(w) is not None]
+    if not numbers or len(numbers) > 2 or any(w not in _AROUND_A_TIME for w in words if w not in numbers):
+        return None  # "two large pizzas" is not a time
+    digits = " ".join(w for w in words if w in numbers or w in ("am", "pm", "p", "a", "m"))
+    return parse_time_of_day("at " + re.sub(r"^(\d{1,2}) ([0-5]\d)\b", r"\1:\2", digits))
+
+
+# Words a recogniser may put around a bare time ("out nine", "uh 11 then").
+_AROUND_A_TIME = {"at", "out", "add", "and", "uh", "um", "oh", "around", "about", "by", "then", "ok", "okay", "am", "pm",
+                  "p", "a", "m", "o'clock", "oclock", "please", "like", "maybe"}
+
+
 def parse_time_of_day(text: str) -> TimeOfDay | RelativeTime | None:
     """'6:30', 'at 7 pm', 'seven thirty', 'half past six', 'in 20 minutes', '六点半'."""
     if "noon" in text or "mediodía" in text or "mediodia" in text or "中午十二点" in text:
@@ -274,6 +290,8 @@ def parse_name(text: str, language: str, asked: bool) -> str | None:
                 return name
     if asked:
         words = [w for w in re.split(r"\s+", text) if w]
+        while len(words) > 1 and words[0] in lexicon.NAME_FILLERS:  # "oh, Olivia", "uh Henry"
+            words = words[1:]
         if language == "zh" and 1 <= len(text.replace(" ", "")) <= 6:
             return text.replace(" ", "")
         if 1 <= len(words) <= 3 and not any(w in lexicon.NOT_NAMES for w in words):

@@ -140,20 +140,24 @@ def _collapse_word_loops(text: str) -> str:
 _AM_PM = re.compile(r"\b([ap])\.\s?m\b\.?", re.IGNORECASE)
 _CLOCK_DOT = re.compile(r"\b(\d{1,2})\.\s(\d{2})\b")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_AT_CLOCK = re.compile(r"\b(at|by|around) ([1-9]|1[0-2])([0-5]\d)\b", re.IGNORECASE)
+_AT_CLOCK = re.compile(r"\b(at|by|around) ([1-9]|1[0-2]) ?([0-5]\d)\b", re.IGNORECASE)
+_PN = re.compile(r"(?<=\d)\s?([ap])\.?\s?n\b\.?", re.IGNORECASE)  # "4 PN": pm heard with an n
+_F_CLOCK = re.compile(r"\bF([1-9]|1[0-2])\b")  # "at 4" heard run together as "F4"
 _REPEATED_WORD = re.compile(r"\b(\w+)(?:[,.]?\s+\1\b)+", re.IGNORECASE)
 
 
 def tidy(text: str) -> str:
     """Whisper's written forms, back to what the slot parsers read.
 
-    '10 a. m' -> '10 am', '11. 30' -> '11:30', 'at 745' -> 'at 7:45',
+    '10 a. m' -> '10 am', '11. 30' -> '11:30', 'at 745' / 'at 7 45' -> 'at 7:45', 'F4' -> 'at 4',
     '3,000' -> '3000', and a word
     said once but written over and over ('Saturday, Saturday') once.
     """
     text = _AM_PM.sub(lambda m: m.group(1).lower() + "m", text)
+    text = _PN.sub(lambda m: " " + m.group(1).lower() + "m", text)
     text = _CLOCK_DOT.sub(r"\1:\2", text)
     text = _AT_CLOCK.sub(r"\1 \2:\3", text)
+    text = _F_CLOCK.sub(r"at \1", text)
     text = _THOUSANDS.sub("", text)
     return _REPEATED_WORD.sub(r"\1", text).strip(" ,")
 

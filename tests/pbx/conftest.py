@@ -33,7 +33,7 @@ def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[h.Asterisk]:
 def serve_agi(asterisk: h.Asterisk, tmp_path_factory: pytest.TempPathFactory) -> Iterator[h.ServeAgi]:
     """`callticket serve-agi` in its own process, on the test Asterisk's ports."""
     worker = h.ServeAgi(asterisk, tmp_path_factory.mktemp("serve-agi"), "--predial", "callticket-predial^s^1",
-                        "--log-level", "debug")
+                        "--playbooks", str(h.PLAYBOOKS), "--log-level", "debug")
     try:
         worker.start()
     except RuntimeError as exc:

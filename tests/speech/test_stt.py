@@ -111,7 +111,8 @@ def test_a_looped_short_answer_is_kept_once():
 
 @pytest.mark.parametrize(
     "written, hour, minute",
-    [("Tuesday at 4 p. m", 16, 0), ("OK at 11. 30 then", 11, 30), ("pick up at 745 pm", 19, 45), ("at 10 a. m.", 10, 0)],
+    [("Tuesday at 4 p. m", 16, 0), ("OK at 11. 30 then", 11, 30), ("pick up at 745 pm", 19, 45), ("at 10 a. m.", 10, 0),
+     ("Pick up at 9 30", 9, 30), ("F4 p. m", 16, 0), ("at 4 PN", 16, 0)],
 )
 def test_whisper_written_times_reach_the_time_parser(written, hour, minute):
     from agi.dialogue.slots import parse_time_of_day, resolve_time

@@ -1,0 +1,26 @@
+"""How `callticket bench speech` decides that an audio call ended like its text run."""
+
+from __future__ import annotations
+
+from bench.speech import _same
+
+
+def _result(symptom: str, name: str = "Beth", outcome: str = "committed") -> dict:
+    return {
+        "outcome": outcome,
+        "transfer": None,
+        "ticket": {"kind": "work_order", "customer": {"name": name}, "slots": {"symptom": symptom}, "total_minor": 0},
+    }
+
+
+def test_written_forms_staff_would_not_notice_still_match():
+    text = _result("it shuts off at thirty percent, after twenty five minutes")
+    assert _same(text, _result("It shuts off at 30%. After 25 minutes"))
+
+
+def test_different_words_numbers_names_or_outcomes_do_not_match():
+    text = _result("it shuts off at thirty percent")
+    assert not _same(text, _result("it shuts off at 40%"))
+    assert not _same(text, _result("it shuts off at thirty"))
+    assert not _same(text, _result("it shuts off at thirty percent", name="Death"))
+    assert not _same(text, _result("it shuts off at thirty percent", outcome="transferred"))
