@@ -292,7 +292,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return large
         reply = self._next(lead=notes, added=added)
         if heard and st.asking != "readback":  # a read-back says it all anyway
-            reply.text = _with_acknowledgement(reply.text, heard, notes, after_first=bool(changed or added))
+            reply.text = _with_acknowledgement(reply.text, heard, notes, bool(changed or added), lang == "zh")
         return reply
 
     # ------------------------------------------------------------ yes / no
@@ -644,16 +644,16 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         return hints.limit(order)
 
 
-def _with_acknowledgement(text: str, heard: str, notes: list[str], after_first: bool) -> str:
+def _with_acknowledgement(text: str, heard: str, notes: list[str], after_first: bool, chinese: bool) -> str:
     """`heard` placed after the turn's notes ("Okay, changed.") and, when the
     turn also changed the order, after the sentence saying the order back."""
     said = " ".join(t for t in notes if t)
     head, rest = (said, text[len(said):].lstrip()) if said and text.startswith(said) else ("", text)
     if after_first:
-        first, dot, tail = rest.partition(". ")
+        first, dot, tail = rest.partition("。" if chinese else ". ")
         if dot:
-            head, rest = " ".join(t for t in (head, first + ".") if t), tail
-    return " ".join(t for t in (head, heard, rest) if t)
+            head, rest = " ".join(t for t in (head, first + dot.strip()) if t), tail.lstrip()
+    return ("" if chinese else " ").join(t for t in (head, heard, rest) if t)
 
 
 def _spoken_number(number: str) -> str:

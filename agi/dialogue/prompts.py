@@ -271,7 +271,7 @@ PROMPTS: dict[str, dict[str, str]] = {
     },
     "also_got": {
         "en": "For {what}.",
-        "es": "Para {what}.",
+        "es": "{What}.",
         "zh": "{what}。",
     },
     "thanks_name": {

@@ -124,12 +124,12 @@ class ReadbackMixin:
         out = []
         what = ("，" if lang == "zh" else ", ").join(parts)
         if parts and with_items:  # follows the items' own "Got it, ..."
-            out.append(P.say("also_got", lang, what=what))
+            out.append(P.say("also_got", lang, what=what, What=what[:1].upper() + what[1:]))
         elif parts:
             out.append(P.say("got_it", lang, what=what))
         if name:
             out.append(P.say("thanks_name", lang, name=name))
-        return " ".join(out)
+        return ("" if lang == "zh" else " ").join(out)
 
     def _at_phrase(self, when: datetime) -> str:
         """'at 10 am' today, 'on Sunday November 29 at 10 am' another day."""

@@ -33,11 +33,15 @@ def state(c: TextCall):
     return c.controller.engine.state
 
 
-def test_a_misheard_name_is_said_back_and_put_right():
+def at_the_name_question() -> TextCall:
     c = call("pizzeria")
-    c.say("a large pepperoni pizza for pickup")
-    c.say("that's all")
-    c.say("no thanks")
+    for said in ("a large pepperoni pizza for pickup", "that's all", "no thanks"):
+        c.say(said)
+    return c
+
+
+def test_a_misheard_name_is_said_back_and_put_right():
+    c = at_the_name_question()
     assert c.say("Jed").startswith("Thanks, Jed.")
     reply = c.say("No, I said Jen.")
     assert reply.startswith("Thanks, Jen.") and "best number" in reply
@@ -85,10 +89,7 @@ def test_thats_not_what_i_said_undoes_the_turn_and_asks_again():
 
 @pytest.mark.parametrize("said", ["that's wrong", "no, that's not right"])
 def test_thats_wrong_to_a_yes_no_question_is_a_no(said):
-    c = call("pizzeria")
-    c.say("a large pepperoni pizza for pickup")
-    c.say("that's all")
-    c.say("no thanks")
+    c = at_the_name_question()
     assert "best number" in c.say("Jen")
     assert "number" in c.say(said).lower()  # asks for the number: the caller ID was not right
     assert state(c).slots.get("name") == "Jen"  # the name is not undone
@@ -118,10 +119,7 @@ def test_a_polite_hold_request_with_items_is_an_order_not_the_hold_policy():
 
 
 def test_a_sound_before_a_bare_name_is_not_part_of_it():
-    c = call("pizzeria")
-    c.say("a large pepperoni pizza for pickup")
-    c.say("that's all")
-    c.say("no thanks")
+    c = at_the_name_question()
     assert c.say("Oh, Olivia").startswith("Thanks, Olivia.")
 
 
