@@ -10,9 +10,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from agi.config import config_path, load_config
+from agi.commands.worker_start import load_worker_config
 from agi.records import CallRecord, CallRecords
-from agi.yamlconf import ConfigError
 
 OUTCOMES = ("committed", "transferred", "hung_up", "refused", "error", "in_progress")
 _AGO = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -51,11 +50,8 @@ def since_arg(text: str) -> float:
 
 def _open(args: argparse.Namespace) -> CallRecords | int:
     """The records of the configured worker, or the exit code when there are none."""
-    try:
-        config = load_config(config_path(args.config))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_worker_config(args)
+    if config is None:
         return 1
     if not config.records.enabled:
         print("call records are off (records.enabled: false)", file=sys.stderr)

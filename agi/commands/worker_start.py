@@ -14,16 +14,24 @@ if TYPE_CHECKING:
     from agi.registry import PlaybookRegistry
 
 
-def load_config_and_logging(args: argparse.Namespace) -> WorkerConfig | None:
-    """The worker config (`--config` or the default path) with logging set up; None after printing why not."""
-    from agi import logs
+def load_worker_config(args: argparse.Namespace) -> WorkerConfig | None:
+    """The worker config (`--config` or the default path); None after printing what is wrong with it."""
     from agi.config import config_path, load_config
 
     try:
-        config = load_config(config_path(args.config))
+        return load_config(config_path(args.config))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return None
+
+
+def load_config_and_logging(args: argparse.Namespace) -> WorkerConfig | None:
+    """The worker config with logging set up; None after printing why not."""
+    from agi import logs
+
+    config = load_worker_config(args)
+    if config is None:
         return None
     logging_conf = config.logging.model_copy(update={"level": args.log_level}) if args.log_level else config.logging
     logs.setup(logging_conf, secrets=config.secret_values())
