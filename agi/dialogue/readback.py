@@ -106,20 +106,21 @@ class ReadbackMixin:
         changed = [s for s in self.pb.ticket.slots if s.id in slots and before.get(s.id) != slots[s.id]]
         parts: list[str] = []
         name: str | None = None
+        if any(s.type in ("fulfillment", "time") or (s.type == "address" and self.pb.ticket.items) for s in changed):
+            fulfillment = self._priced().fulfillment  # pickup/delivery, its time and address, said as one
+            if fulfillment is not None:
+                parts.append(self._fulfillment_text(fulfillment, not with_items))
         for spec in changed:
             if spec.type == "name":
                 name = str(slots[spec.id])
-            elif spec.type in ("fulfillment", "time") or (spec.type == "address" and self.pb.ticket.items):
-                fulfillment = self._priced().fulfillment
-                text = self._fulfillment_text(fulfillment, not with_items) if fulfillment is not None else ""
-                if text and text not in parts:
-                    parts.append(text)
+            elif spec.type in ("fulfillment", "time", "phone") or (spec.type == "address" and self.pb.ticket.items):
+                continue
             elif spec.type == "address":
                 parts.append(str(slots[spec.id]))
             elif spec.type == "service":
                 item = self.catalog.item(str(slots[spec.id]))
                 parts.append(item.display_name(lang) if item else str(slots[spec.id]))
-            elif spec.type != "phone":
+            else:
                 parts.append(self._slot_fragment(spec))
         out = []
         what = ("，" if lang == "zh" else ", ").join(parts)
