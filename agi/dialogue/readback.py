@@ -95,7 +95,8 @@ class ReadbackMixin:
         elif spec.type == "date":
             value = P.spoken_date(date.fromisoformat(value), lang)
         label = spec.label.get(lang) if spec.label else self._slot_label(spec)
-        return f"{label}: {value}" if spec.type in ("text", "number", "choice", "date") else str(value)
+        colon = "：" if lang == "zh" else ": "
+        return f"{label}{colon}{value}" if spec.type in ("text", "number", "choice", "date") else str(value)
 
     def _acknowledgement(self, before: dict[str, Any], with_items: bool = False) -> str:
         """The values this turn gave, said back at once ("Got it, reason: a sore
