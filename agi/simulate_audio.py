@@ -12,13 +12,15 @@ A turn of the form "DTMF 1" presses that key instead of speaking.
 The simulated caller behaves like a person who knows what they meant: the
 same script runs in text beside the call, and when the bot's answer differs
 from the text call's answer to that turn, the caller says it again (slower)
-if the bot did not understand, or "no, I said ..." if the bot's answer shows
-it misheard (the bot says back what it took down), at most twice per turn.
+if the bot did not understand, "no, I said ..." if the bot's answer shows
+it misheard (the bot says back what it took down), at most twice per turn,
+and "yes" when the bot asks "did you say ...?" about what was meant.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib.util
 import re
 import uuid
@@ -28,6 +30,8 @@ from typing import Any
 
 from agi import events as ev
 from agi.call import CallController
+from agi.dialogue import lexicon
+from agi.dialogue.numbers import words_to_number
 from agi.media.loopback import LoopbackLine
 from agi.playbook import LoadedPlaybook
 from agi.session import CallSession, SpeechServices, shared_speech
@@ -163,8 +167,40 @@ def _shadow_commit(ticket: Any, key: str) -> ev.CommitDone:
 _I_SAID = {"en": "no, I said {text}", "es": "no, dije {text}", "zh": "不对，我说的是{text}"}
 
 
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+def as_written(value: Any) -> Any:
+    """A ticket or a reply with its words compared as words: 'It was charging' ==
+    'it was charging,', 'shuts off at thirty percent' == 'shuts off at 30%'. A
+    recogniser capitalises, punctuates and writes numbers as digits; a
+    caller's text script does not, and none of it is something staff would
+    notice."""
+    if isinstance(value, dict):
+        return {k: as_written(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_written(v) for v in value]
+    if isinstance(value, str):
+        text = value.casefold().replace("%", " percent")
+        words = re.sub(r"[^\w\s':+-]", " ", text).split()
+        return " ".join(_digits(words))
+    return value
+
+
+def _digits(words: list[str]) -> list[str]:
+    """Number words as digits: 'for three days' -> 'for 3 days'."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        n = None
+        if words[i].isalpha() and words[i] not in ("a", "an"):
+            for size in (2, 1):  # "twenty five"
+                n = words_to_number(" ".join(words[i : i + size])) if i + size <= len(words) else None
+                if n is not None:
+                    out.append(str(n))
+                    i += size
+                    break
+        if n is None:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 class _Caller:
@@ -213,13 +249,16 @@ class _Caller:
             if key or self.finished or attempt == self.options.repeats:
                 break
             new = self.session.result.exchanges[marks[1]:]
-            reply = _plain(self.bot_text(marks[0]))
-            if reply == _plain(expected):
+            reply = as_written(self.bot_text(marks[0]))
+            if reply == as_written(expected):
                 break  # the bot took it as meant
             if phrase != text and reply == last:
                 break  # the correction changed nothing: what went wrong is not this turn
             last = reply
-            if not any(e.heard for e in new) or self._not_understood():
+            yes = self._yes_if_meant(expected)
+            if yes is not None:
+                phrase = yes  # "Did you say 20 large lattes?": what was meant, so "yes"
+            elif not any(e.heard for e in new) or self._not_understood():
                 phrase, self.repeats = text, self.repeats + 1  # not heard, or "Sorry, I didn't catch that"
             else:
                 phrase = _I_SAID.get(self.language[:2], _I_SAID["en"]).format(text=text)
@@ -233,6 +272,17 @@ class _Caller:
             "bot": self.bot_text(spoken_mark),
             "latency_ms": latency if latency is not None else 0,
         }
+
+    def _yes_if_meant(self, expected: str) -> str | None:
+        """The caller's "yes" when the bot asks to confirm what it heard and
+        that is what the caller meant: "yes" there leads where the text call went."""
+        engine = self.session.controller.engine
+        if engine is None or engine.state.pending is None:
+            return None
+        yes = lexicon.YES.get(self.language[:2], lexicon.YES["en"])[0]
+        trial = copy.copy(engine)
+        trial.state = copy.deepcopy(engine.state)
+        return yes if as_written(trial.hear(yes).text) == as_written(expected) else None
 
     def _not_understood(self) -> bool:
         engine = self.session.controller.engine

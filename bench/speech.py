@@ -40,11 +40,10 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from agi import events as ev
-from agi.dialogue.numbers import words_to_number
 from agi.playbook import LoadedPlaybook, load_playbook
 from agi.session import shared_speech
 from agi.simulate import Script, run_script
-from agi.simulate_audio import AudioOptions, audio_call, caller_voice
+from agi.simulate_audio import AudioOptions, as_written, audio_call, caller_voice
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = ROOT / "tests" / "dialogue" / "calls"
@@ -125,46 +124,10 @@ class Playbooks(dict):
         return loaded
 
 
-def _written(value: Any) -> Any:
-    """A ticket with its words compared as words: 'It was charging' == 'it was
-    charging,', 'shuts off at thirty percent' == 'shuts off at 30%'. A
-    recogniser capitalises, punctuates and writes numbers as digits; a
-    caller's text script does not, and none of it is something staff would
-    notice."""
-    if isinstance(value, dict):
-        return {k: _written(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_written(v) for v in value]
-    if isinstance(value, str):
-        text = value.casefold().replace("%", " percent")
-        words = re.sub(r"[^\w\s':+-]", " ", text).split()
-        return " ".join(_digits(words))
-    return value
-
-
-def _digits(words: list[str]) -> list[str]:
-    """Number words as digits: 'for three days' -> 'for 3 days'."""
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        n = None
-        if words[i].isalpha() and words[i] not in ("a", "an"):
-            for size in (2, 1):  # "twenty five"
-                n = words_to_number(" ".join(words[i : i + size])) if i + size <= len(words) else None
-                if n is not None:
-                    out.append(str(n))
-                    i += size
-                    break
-        if n is None:
-            out.append(words[i])
-            i += 1
-    return out
-
-
 def _same(a: dict, b: dict) -> bool:
     return (
         a["outcome"] == b["outcome"]
-        and _written(a["ticket"]) == _written(b["ticket"])
+        and as_written(a["ticket"]) == as_written(b["ticket"])
         and a["transfer"] == b["transfer"]
     )
 

@@ -215,7 +215,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if st.pending is not None:
             reply = self._answer_pending(norm, yes, no)
             if reply is not None:
-                return reply
+                # "yes" to "did you say 20 large lattes?" can make the order large.
+                return (None if self.finished else self._large_order()) or reply
 
         if st.asking == "readback":
             if yes and not self._has_content(norm):

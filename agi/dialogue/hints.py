@@ -5,9 +5,11 @@ question makes likely ("pickup" after "pickup or delivery?") wins over a
 sound-alike ("the cut"), and its spelling follows ("Marco", "margherita").
 Phrases come from the Playbook and the live catalog only; the most useful
 come first, since the recogniser keeps a bounded number of words.
-Only closed sets are hinted (items, fulfilment, staff, services, choices,
-yes/no): measured on the scripted calls, hints of open answers made
-recognition worse.
+Closed sets are hinted (items, fulfilment, staff, services, choices,
+yes/no): measured on the scripted calls, hints of open answers (times,
+addresses, symptoms) made recognition worse. A name question is the
+exception: a few common names tell Whisper a name comes next (tiny.en got
+19 of 47 spoken customer names right with them, 10 without).
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ _FULFILLMENT_WORDS = {
     FulfillmentType.PICKUP: {"en": "pickup", "es": "para recoger", "zh": "自取"},
     FulfillmentType.DELIVERY: {"en": "delivery", "es": "a domicilio", "zh": "外卖"},
     FulfillmentType.DINE_IN: {"en": "dine in", "es": "para comer aquí", "zh": "堂食"},
+}
+# Names that say "a name comes next", not names anyone is expected to have:
+# first names alone and with a family name, from several backgrounds.
+_EXAMPLE_NAMES = {
+    "en": ("John Miller", "Mary", "Kevin Nguyen", "Susan", "Rosa Diaz", "Ahmed", "Linda Brown", "Carlos", "Emma",
+           "Wei Zhang"),
+    "es": ("Juan García", "María", "José Hernández", "Carmen", "Luis", "Ana López", "Miguel", "Rosa"),
+    "zh": ("王伟", "李娜", "张敏", "刘洋", "陈静"),
 }
 _ANYONE = {"en": "anyone is fine", "es": "cualquiera", "zh": "谁都可以"}
 
@@ -66,8 +76,8 @@ def for_order(playbook: Playbook, catalog: Catalog, language: str, filled: Itera
 
 
 def for_slot(spec: SlotSpec, playbook: Playbook, catalog: Catalog, language: str) -> tuple[str, ...]:
-    """The answers a slot question invites. None where any words may come (a
-    name, an address, a symptom) and none for times, dates and counts: there
+    """The answers a slot question invites; for a name, example names. None
+    where any words may come (an address, a symptom) and none for times, dates and counts: there
     a list of examples only leads Whisper to write the list back ("at noon,
     at 9 am, at 10 am, ...") or to repeat one of them."""
     t = spec.type
@@ -75,6 +85,8 @@ def for_slot(spec: SlotSpec, playbook: Playbook, catalog: Catalog, language: str
         return tuple(fulfillment_words(playbook, language))
     if t == "staff":
         return tuple(staff_names(playbook, language))
+    if t == "name":
+        return _EXAMPLE_NAMES.get(language, _EXAMPLE_NAMES["en"])
     if t == "service":
         return tuple(item_names(catalog, language, playbook.ticket.service_category)[:30])
     if t == "choice":

@@ -280,7 +280,7 @@ NAME_INTROS_ASKED = {
 
 # Sounds before a bare name that are not part of it ("oh, Olivia", "uh, Henry").
 NAME_FILLERS = {"oh", "uh", "um", "umm", "ah", "er", "erm", "hmm", "well", "so", "i", "yeah", "ok", "okay", "sure", "eh",
-                "pues", "este", "嗯", "呃"}
+                "or", "and", "hi", "hey", "hello", "pues", "este", "嗯", "呃"}
 
 # Words that end a name when a name is said mid-sentence ("name's Maria, pickup at 6").
 NAME_STOP_WORDS = {

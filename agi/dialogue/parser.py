@@ -560,6 +560,25 @@ def parse_order(text: str, catalog: Catalog, language: str = "en") -> ParseResul
     if not tokens:
         return ParseResult()
     matcher = matcher_for(catalog, language)
+    if language == "en":
+        tokens = _counts_heard_as_words(tokens, matcher)
     parser = _Parser(tokens, catalog, matcher, language)
     parser.run()
     return Builder(catalog, matcher, tokens, parser.events, parser.done, parser.dropped).build()
+
+
+# "two" as a recogniser may write it right before what is ordered: "too large
+# pepperoni pizzas", "a burrito bowl into al pastor tacos" (and two). "too"
+# before a menu word, and "into" before an item or a topping ("make it into
+# a large" stays a size change), mean nothing else in an order.
+_HEARD_AS_TWO = {"too": ("item", "variation", "modifier"), "into": ("item", "modifier")}
+
+
+def _counts_heard_as_words(tokens: list[str], matcher: CatalogMatcher) -> list[str]:
+    out = list(tokens)
+    for i, token in enumerate(tokens[:-1]):
+        kinds = _HEARD_AS_TWO.get(token)
+        mention = matcher.exact_at(tokens, i + 1) if kinds else None
+        if mention is not None and mention.of_kind(*kinds):
+            out[i] = "2"
+    return out

@@ -125,7 +125,22 @@ def collapse_repeats(text: str) -> str:
             if words == last or (len(words) < len(last) and last[: len(words)] == words):
                 continue
         kept.append(sentence)
-    return " ".join(kept)
+    return _collapse_phrase_loop(" ".join(kept))
+
+
+def _collapse_phrase_loop(text: str) -> str:
+    """'a large pizza for pick up, a large pizza for pick up, a large' -> 'a large pizza for pick up'.
+
+    A prompt of comma-separated hints invites Whisper to go on with the list by
+    saying the utterance again; a caller does not.
+    """
+    tokens = text.split()
+    words = ["".join(_words(t)) for t in tokens]
+    n = len(words)
+    for period in range(1, n // 2 + 1):
+        if all(words[i] == words[i % period] for i in range(period, n)) and any(words[:period]):
+            return " ".join(tokens[:period]).rstrip(",;:")
+    return text
 
 
 def _collapse_word_loops(text: str) -> str:

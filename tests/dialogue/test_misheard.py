@@ -111,6 +111,22 @@ def test_a_count_written_as_the_word_it_sounds_like(heard, nights, guests):
     assert (slots.get("nights"), slots.get("guests")) == (nights, guests)
 
 
+@pytest.mark.parametrize("playbook, heard, said_back", [
+    ("pizzeria", "hi, too large pepperoni pizza for pickup please", "2 large pepperoni pizzas"),
+    ("taqueria", "a burrito bowl into al pastor tacos", "2 tacos with al pastor"),
+    ("pizzeria", "a large pepperoni pizza and too cokes", "2 cokes"),
+])
+def test_two_written_as_a_word_it_sounds_like_before_the_menu(playbook, heard, said_back):
+    assert said_back in call(playbook).say(heard)
+
+
+def test_too_and_into_away_from_the_menu_are_no_count():
+    c = call("pizzeria")
+    c.say("a large pepperoni pizza")
+    assert "2" not in c.say("can you cut it into squares")
+    assert [line.quantity for line in state(c).lines] == [1]
+
+
 def test_a_polite_hold_request_with_items_is_an_order_not_the_hold_policy():
     c = call("retail")
     reply = c.say("Can you hold a hammer and a 25 foot extension cord for me?")
@@ -118,9 +134,10 @@ def test_a_polite_hold_request_with_items_is_an_order_not_the_hold_policy():
     assert "We hold phone orders" in c.say("Can you hold things for me?")
 
 
-def test_a_sound_before_a_bare_name_is_not_part_of_it():
+@pytest.mark.parametrize("heard", ["Oh, Olivia", "or Olivia", "Hi, Olivia"])
+def test_a_sound_before_a_bare_name_is_not_part_of_it(heard):
     c = at_the_name_question()
-    assert c.say("Oh, Olivia").startswith("Thanks, Olivia.")
+    assert c.say(heard).startswith("Thanks, Olivia.")
 
 
 @pytest.mark.parametrize("heard, hour, minute", [("out four", 16, 0), ("11", 11, 0), ("uh, 3 30", 15, 30)])

@@ -56,16 +56,16 @@ def test_a_caller_puts_right_what_the_bot_misheard():
         {
             "caller": {"number": "+15551234567", "language": "en"},
             "at": "2026-11-20T18:00:00",
-            "say": ["a large pepperoni pizza for pickup", "that's all", "no thanks", "Jen", "yes", "yes"],
+            "say": ["a large pepperoni pizza for pickup", "that's all", "no thanks", "Henry", "yes", "yes"],
         }
     )
-    # This voice's "Jen" alone is heard as another word; "no, I said Jen" is heard right.
+    # This voice's "Henry" alone is heard as another word; "no, I said Henry" is heard right.
     audio = run_audio(loaded, script, _committed, options=AudioOptions(playout_speed=4.0, voice_offset=_flite_slt()))
     name = audio["turns"][4]
-    assert "i said" in name["heard"].lower() and name["heard"].lower().endswith("jen")
+    assert "i said" in name["heard"].lower() and name["heard"].lower().endswith("henry")
     first, corrected = name["bot"].split("Thanks, ")[1:]
-    assert not first.startswith("Jen") and corrected.startswith("Jen.")
-    assert audio["outcome"] == "committed" and audio["ticket"]["customer"]["name"] == "Jen"
+    assert not first.startswith("Henry") and corrected.startswith("Henry.")
+    assert audio["outcome"] == "committed" and audio["ticket"]["customer"]["name"] == "Henry"
     assert audio["ticket"] == run_script(loaded, script, _committed)["ticket"]
 
 
@@ -83,3 +83,19 @@ def test_a_caller_does_not_repeat_what_the_bot_took_as_meant():
     # Not understood in text either: the caller meant nonsense and moves on.
     assert nonsense["bot"].count("Sorry, I didn't catch that") == 1
     assert audio["outcome"] == "transferred" and person["heard"]
+
+
+def test_a_caller_says_yes_when_the_bot_checks_what_was_meant():
+    loaded = load_playbook(ROOT / "playbooks" / "cafe.yaml")
+    script = Script.model_validate(
+        {"caller": {"number": "+15551234567", "language": "en"}, "at": "2026-11-20T09:00:00",
+         "say": ["twenty large lattes please"]}
+    )
+    rms = next(i for i, v in enumerate(CALLER_VOICES) if (v.engine, v.voice) == ("flite", "rms"))
+    audio = run_audio(loaded, script, _committed, options=AudioOptions(playout_speed=4.0, voice_offset=rms))
+    turn = audio["turns"][1]
+    # This voice's "lattes" is heard as "lats": the bot checks, the caller confirms,
+    # and twenty lattes go to a person as the Playbook's large-order rule says.
+    assert "did you say 20 large lattes" in turn["bot"].lower(), turn
+    assert turn["heard"].lower().endswith("yes")
+    assert audio["outcome"] == "transferred" and audio["transfer"]["reason"].startswith("large order")
