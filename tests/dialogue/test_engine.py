@@ -254,6 +254,15 @@ def test_recognition_hints_follow_the_question(pizzeria):
     assert names and not names & {"pickup", "delivery", "pepperoni pizza", "yes", "no"}
 
 
+def test_which_day_is_hinted_with_the_days_not_with_times():
+    c = call(load_playbook(ROOT / "playbooks" / "clinic.yaml"), at=datetime(2026, 11, 20, 9, 0))
+    c.say("I need a sick visit")
+    c.say("fever and chills since last night")
+    assert c.controller.engine.state.asking == "start"
+    hints = set(c.controller._last_hints)
+    assert {"today", "tomorrow", "Thursday"} <= hints and not any(h[0].isdigit() for h in hints)
+
+
 def test_a_sold_out_default_size_is_not_chosen_silently():
     cafe = load_playbook(ROOT / "playbooks" / "cafe.yaml")
     catalog = cafe.catalog.with_availability({"drip-medium": False})  # the POS 86'd the medium cup
