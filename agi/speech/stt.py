@@ -28,7 +28,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,9 +42,6 @@ WHISPER_RATE = 16000
 FRAMES_PER_SECOND = 100  # mel frames
 FULL_WINDOW = 3000  # 30 s: what Whisper was trained on
 MAX_TOKENS = 448
-DETECT_WINDOW_S = 4  # enough speech to tell English, Spanish and Chinese apart
-# Runs the English decode beside the language detection of a first turn.
-_SIDE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-side")
 
 
 @dataclass(frozen=True)
@@ -324,13 +321,10 @@ class Recognizer:
             audio = to_float32(resample(pcm, req.sample_rate, WHISPER_RATE))
             kind = self._kind_for(req.language, req.languages)
             groups.setdefault(kind, []).append((i, audio, audio_ms, req))
-        detected, english = self._english_first(groups)
-        for i, result in english.items():
-            results[i] = replace(result, language_probability=detected[i])
         for kind, items in groups.items():
             decoded = self._decode(self.model(kind), [(audio, req) for _, audio, _, req in items])
             for (i, _, audio_ms, _), result in zip(items, decoded):
-                results[i] = replace(result, audio_ms=audio_ms, language_probability=detected.get(i, result.language_probability))
+                results[i] = replace(result, audio_ms=audio_ms)
         compute_ms = int((time.perf_counter() - started) * 1000)
         done = [replace(r, compute_ms=compute_ms) for r in results if r is not None]
         assert len(done) == len(requests)
@@ -343,55 +337,6 @@ class Recognizer:
             # Batch time counts once: the RTF is compute per second of audio.
             self.stats.compute_s += compute_ms / 1000 if groups else 0.0
         return done
-
-    def _english_first(
-        self, groups: dict[str, list[tuple[int, np.ndarray, int, SttRequest]]]
-    ) -> tuple[dict[int, float], dict[int, SttResult]]:
-        """Utterances of an unknown language, among Playbook languages that
-        include English: the multilingual model only detects the language, on
-        a short window, while the English model decodes them beside it; the
-        ones detected as English keep that result, the others are decoded by
-        the multilingual model in their language. Decoding every first turn
-        of a multilingual Playbook with the multilingual model costs twice
-        the time and recognises English no better. Returns the detected
-        language's probability and the English results, per request index."""
-        if self.settings.model != "auto":
-            return {}, {}
-        unknown = [it for it in groups.get(models.MULTILINGUAL, []) if it[3].language is None and "en" in it[3].languages]
-        if not unknown:
-            return {}, {}
-        english = self.model(models.ENGLISH)
-        as_english = _SIDE_POOL.submit(self._decode, english, [(audio, req) for _, audio, _, req in unknown])
-        try:
-            scores = self._detect(self.model(models.MULTILINGUAL), [audio for _, audio, _, _ in unknown])
-        finally:
-            decoded = as_english.result()
-        probabilities: dict[int, float] = {}
-        english_results: dict[int, SttResult] = {}
-        for item, score, result in zip(unknown, scores, decoded):
-            i, audio, audio_ms, req = item
-            language, probabilities[i] = _pick_language(score, req.languages)
-            groups[models.MULTILINGUAL].remove(item)
-            if language == "en":
-                english_results[i] = replace(result, audio_ms=audio_ms)
-            else:
-                groups[models.MULTILINGUAL].append((i, audio, audio_ms, replace(req, language=language)))
-        if not groups[models.MULTILINGUAL]:
-            del groups[models.MULTILINGUAL]
-        return probabilities, english_results
-
-    def _detect(self, loaded: _LoadedModel, audios: list[np.ndarray]) -> list[list[tuple[str, float]]]:
-        from faster_whisper.transcribe import get_ctranslate2_storage
-
-        whisper = loaded.whisper
-        frames = DETECT_WINDOW_S * FRAMES_PER_SECOND
-        pad = whisper.feature_extractor(np.zeros(WHISPER_RATE // 10, dtype=np.float32))[:, :1]
-        batch = np.repeat(np.repeat(pad[None], len(audios), axis=0), frames, axis=2).astype(np.float32)
-        for b, audio in enumerate(audios):
-            f = whisper.feature_extractor(audio[: DETECT_WINDOW_S * WHISPER_RATE])[:, :frames]
-            batch[b, :, : f.shape[1]] = f
-        encoded = whisper.model.encode(get_ctranslate2_storage(batch), to_cpu=False)
-        return whisper.model.detect_language(encoded)
 
     def _window(self, frames: int) -> int:
         s = self.settings

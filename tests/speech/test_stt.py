@@ -87,10 +87,7 @@ def test_language_detection_on_recorded_speech():
         assert result.language_probability > 0.8
     assert "gracias" in words(result_text := recognizer.transcribe(
         read_wav(DATA / "es-queue-thankyou.wav")[0], 8000, "es").text), result_text
-    # The multilingual model detects; an utterance detected as English is the English model's to write.
-    assert recognizer.loaded == ["base", "tiny.en"]
-    english = recognizer.transcribe(read_wav(DATA / "en-vm-nobodyavail.wav")[0], 8000, None, (), ("en", "es"))
-    assert english.language == "en" and "available" in words(english.text), english
+    assert recognizer.loaded == ["base"]  # detection needs the multilingual model, and only it was loaded
 
 
 def test_one_model_serves_concurrent_utterances(say):
