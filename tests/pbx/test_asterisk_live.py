@@ -122,6 +122,17 @@ def _wait_for_bridge(asterisk: h.Asterisk, seconds: float) -> bool:
     return False
 
 
+def _why_no_bridge(asterisk: h.Asterisk, call: h.SippCall, caplog: pytest.LogCaptureFixture) -> str:
+    """What each side saw, so a failure in a long run says where the call stopped."""
+    worker = [f"{r.created:.2f} {r.getMessage()} {getattr(r, 'fields', '')}" for r in caplog.records
+              if r.name.startswith("callticket") and "ami" not in getattr(r, "fields", {})]
+    return ("no two-party bridge appeared\n"
+            f"channels: {asterisk.channels()}\n"
+            f"bridges: {asterisk.cli('bridge show all')}\n"
+            "worker log:\n" + "\n".join(worker[-20:]) +
+            "\ncaller's SIP messages (tail):\n" + call.messages()[-1500:])
+
+
 def test_unanswered_target_falls_back_to_the_next_phone(asterisk, start_worker, workdir):
     record: dict[str, Any] = {}
     outcome = CallOutcome(transfer=ev.Transfer(PERSON, "large order", SUMMARY))
@@ -143,7 +154,7 @@ def test_unanswered_target_falls_back_to_the_next_phone(asterisk, start_worker, 
 def test_ami_transfer_modes_bridge_the_caller_and_log_call_events(mode, asterisk, start_worker, workdir, monkeypatch,
                                                                    caplog):
     monkeypatch.setenv("CALLTICKET_AMI_SECRET", asterisk.ami_secret)
-    caplog.set_level(logging.INFO, logger="callticket.asterisk")
+    caplog.set_level(logging.INFO, logger="callticket")
     record: dict[str, Any] = {}
     outcome = CallOutcome(transfer=ev.Transfer(PERSON, "caller asked for a person", SUMMARY))
     start_worker(lambda info: tone_runner(record, play_s=1.0, then=outcome, listen_s=0.2),
@@ -152,7 +163,7 @@ def test_ami_transfer_modes_bridge_the_caller_and_log_call_events(mode, asterisk
     call = _caller(asterisk, workdir, "ami", h.tone(600, 20), hangup_after_ms=9000)
     call.start()
     try:
-        assert _wait_for_bridge(asterisk, 12)
+        assert _wait_for_bridge(asterisk, 12), _why_no_bridge(asterisk, call, caplog)
         chans = [c for c in asterisk.channels() if c.startswith("PJSIP/100")]
         assert asterisk.channel_vars(chans[0])["CALLTICKET_SUMMARY"] == SUMMARY
         assert call.wait(40) == 0
