@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.speech import _same
+from bench.stt import word_errors
 
 
 def _result(symptom: str, name: str = "Beth", outcome: str = "committed") -> dict:
@@ -24,3 +25,9 @@ def test_different_words_numbers_names_or_outcomes_do_not_match():
     assert not _same(text, _result("it shuts off at thirty"))
     assert not _same(text, _result("it shuts off at thirty percent", name="Death"))
     assert not _same(text, _result("it shuts off at thirty percent", outcome="transferred"))
+
+
+def test_speech_to_text_errors_are_counted_in_words_as_written():
+    assert word_errors("it shuts off at thirty percent", "It shuts off at 30%.") == (0, 6)
+    assert word_errors("Beth", "Death") == (1, 1)
+    assert word_errors("a large pizza for pickup", "a large pizza for pickup, a large") == (2, 5)

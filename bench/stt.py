@@ -1,0 +1,112 @@
+"""`callticket bench stt`: speech-to-text alone on the sample calls' caller turns.
+
+Each turn of the English scripted calls is spoken in the caller voice its
+call gets in `bench speech`, passed through a µ-law line and recognised with
+the hints the bot would have given at that point of the call. One decode at
+a time, so the figures compare models and encoder windows on this CPU:
+
+* wer: word error rate against the script, numbers and punctuation as written;
+* turns_wrong: share of turns with any word wrong;
+* decode_ms_mean / p95: compute per utterance; tokens_mean: tokens decoded;
+* english_detected / sure (with --languages): share of turns detected as
+  English, and detected with a share of at least 0.9 (what locks a call's
+  language).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from agi.media import g711
+from agi.session import shared_speech
+from agi.simulate import TextCall
+from agi.simulate_audio import _DTMF, as_written, caller_voice
+from agi.speech.stt import Recognizer, SttSettings, _words
+from bench.speech import CALLS, Playbooks, _no_pos, _pct, english_calls
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    p = bench_subparsers.add_parser("stt", help="speech-to-text alone: word error rate and decode time per model/window")
+    p.add_argument("--model", default="tiny.en", help="tiny.en, base or a model directory")
+    p.add_argument("--window", type=float, default=None, help="minimum encoder window in seconds (default: the model's)")
+    p.add_argument("--every", type=int, default=1, help="every n-th caller turn (3: a third of them)")
+    p.add_argument("--languages", default="", help="detect the language among these (e.g. en,es,zh) instead of fixing en")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def caller_turns() -> list[tuple[str, str, tuple[str, ...], bytes]]:
+    """(call, what the caller says, hints at that point, µ-law line audio) for every spoken turn."""
+    speech = shared_speech()
+    playbooks = Playbooks()
+    turns = []
+    for i, (name, script) in enumerate(english_calls(CALLS)):
+        voice = caller_voice("en", i)
+        call = TextCall(playbooks[name.split("/")[0]], script, _no_pos)
+        for text in script.say:
+            if call.finished:
+                break
+            keys = _DTMF.match(text)
+            if keys:
+                for digit in keys.group(1):
+                    call.dtmf(digit)
+                continue
+            pcm = g711.through_line(speech.speaker.render(text, voice, "en"), "ulaw")
+            turns.append((name, text, tuple(call.controller._last_hints), pcm))
+            call.say(text)
+    return turns
+
+
+def word_errors(said: str, heard: str) -> tuple[int, int]:
+    """(words wrong, words said), both as written: "thirty percent" and "30%" are the same words."""
+    expected = _words(as_written(said))
+    return Levenshtein.distance(expected, _words(as_written(heard))), len(expected)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    recognizer = Recognizer(SttSettings(model=args.model, min_window_s=args.window))
+    languages = tuple(lang for lang in args.languages.split(",") if lang)
+    turns = caller_turns()[:: max(1, args.every)]
+    recognizer.transcribe(turns[0][3], 8000, None if languages else "en", turns[0][2], languages)  # load, warm
+    errors = words = wrong = english = sure = tokens = 0
+    decode_ms: list[int] = []
+    for _, text, hints, pcm in turns:
+        result = recognizer.transcribe(pcm, 8000, None if languages else "en", hints, languages)
+        distance, said = word_errors(text, result.text)
+        errors += distance
+        words += said
+        wrong += distance > 0
+        english += result.language == "en"
+        sure += result.language == "en" and (result.language_probability or 1.0) >= 0.9
+        tokens += result.tokens
+        decode_ms.append(result.compute_ms)
+    n = len(turns)
+    out: dict[str, Any] = {
+        "model": args.model,
+        "min_window_s": recognizer.model(recognizer._kind_for(None if languages else "en", languages)).min_window_s,
+        "turns": n,
+        "wer": round(errors / max(1, words), 3),
+        "turns_wrong": round(wrong / n, 3),
+        "decode_ms_mean": round(sum(decode_ms) / n),
+        "decode_ms_p95": _pct(decode_ms, 0.95),
+        "tokens_mean": round(tokens / n, 1),
+    }
+    if languages:
+        out.update(english_detected=round(english / n, 3), english_sure=round(sure / n, 3))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    result = measure(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>18}: {value}")
+    sys.stdout.flush()
+    return 0
