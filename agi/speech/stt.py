@@ -62,14 +62,15 @@ class SttSettings:
     beam_size: int = 1
     # The encoder sees the utterance plus this margin (s), at least
     # min_window_s; 30 s gives Whisper's own full window. The encoder's time
-    # grows with the window, and how much a model needs was measured on the
-    # sample calls' caller turns over µ-law: tiny.en loses words below 10 s
-    # (word error rate on 367 turns 0.257 at 10 s, 0.272 at 5 s; 44 against
-    # 36 of 75 calls ending right), the multilingual base does not (on 123
-    # turns 0.219 at 10 s, 0.201 at 5 s, in 571 ms instead of 987 on two
-    # EPYC cores). None: 10 s for English-only models, 5 s for the others.
+    # grows with the window, but shorter windows lose words (measured on the
+    # sample calls' caller turns over µ-law, as `callticket bench stt` does):
+    # tiny.en's word error rate is 0.257 at 10 s and 0.272 at 5 s (36
+    # instead of 44 of 75 calls ending right); base's is lower at 7 or 5 s on
+    # average (0.197 / 0.201 / 0.219 on 123 turns, 727 / 571 / 987 ms on two
+    # EPYC cores), but at 5 and 7 s it heard a scripted order's "pizzas" as
+    # "pieces" and lost the order, so both models keep 10 s.
     window_margin_s: float = 1.0
-    min_window_s: float | None = None
+    min_window_s: float = 10.0
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     hard_no_speech: float = 0.85  # dropped whatever the token scores say
@@ -250,8 +251,6 @@ class _LoadedModel:
             local_files_only=True,
         )
         self.multilingual = bool(self.whisper.model.is_multilingual)
-        default_window = 5.0 if self.multilingual else 10.0
-        self.min_window_s = settings.min_window_s if settings.min_window_s is not None else default_window
         self._tokenizers: dict[str | None, object] = {}
         self._lock = threading.Lock()
 
@@ -360,9 +359,10 @@ class Recognizer:
             self.stats.compute_s += compute_ms / 1000 if groups else 0.0
         return done
 
-    def _window(self, frames: int, min_window_s: float) -> int:
-        want = frames + int(self.settings.window_margin_s * FRAMES_PER_SECOND)
-        want = max(want, int(min_window_s * FRAMES_PER_SECOND))
+    def _window(self, frames: int) -> int:
+        s = self.settings
+        want = frames + int(s.window_margin_s * FRAMES_PER_SECOND)
+        want = max(want, int(s.min_window_s * FRAMES_PER_SECOND))
         want = -(-want // 100) * 100
         return min(FULL_WINDOW, want)
 
@@ -371,7 +371,7 @@ class Recognizer:
 
         whisper = loaded.whisper
         feats = [whisper.feature_extractor(audio)[:, :FULL_WINDOW] for audio, _ in items]  # (n_mels, frames)
-        window = max(self._window(f.shape[1], loaded.min_window_s) for f in feats)
+        window = max(self._window(f.shape[1]) for f in feats)
         # Whisper pads with the log-mel of silence, not zeros.
         pad = whisper.feature_extractor(np.zeros(WHISPER_RATE // 10, dtype=np.float32))[:, :1]
         batch = np.repeat(np.repeat(pad[None], len(items), axis=0), window, axis=2).astype(np.float32)
