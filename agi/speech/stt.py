@@ -64,11 +64,11 @@ class SttSettings:
     # min_window_s; 30 s gives Whisper's own full window. The encoder's time
     # grows with the window, but shorter windows lose words (measured on the
     # sample calls' caller turns over µ-law, as `callticket bench stt` does):
-    # tiny.en's word error rate is 0.257 at 10 s and 0.272 at 5 s (36
-    # instead of 44 of 75 calls ending right); base's is lower at 7 or 5 s on
-    # average (0.197 / 0.201 / 0.219 on 123 turns, 727 / 571 / 987 ms on two
-    # EPYC cores), but at 5 and 7 s it heard a scripted order's "pizzas" as
-    # "pieces" and lost the order, so both models keep 10 s.
+    # tiny.en's word error rate is 0.257 at 10 s and 0.272 at 5 s; base's is
+    # lower at 7 or 5 s on average (0.197 / 0.201 / 0.219 on 123 turns, in
+    # 727 / 571 / 987 ms on two EPYC cores), but at 5 and 7 s it heard a
+    # scripted order's "pizzas" as "pieces" and lost the order, so both
+    # models keep 10 s.
     window_margin_s: float = 1.0
     min_window_s: float = 10.0
     no_speech_threshold: float = 0.6
