@@ -131,8 +131,8 @@ def collapse_repeats(text: str) -> str:
     sentences = [p.strip() for p in re.split(r"(?<=[.?!。？！])\s*", text) if p.strip()]
     kept: list[str] = []
     for sentence in sentences:
-        words = _words(sentence)
-        if kept and words and len(words) <= len(_words(kept[-1])) and _repeats(_words(kept[-1]), words):
+        words, last = _words(sentence), _words(kept[-1]) if kept else []
+        if words and len(words) <= len(last) and _repeats(last, words):
             continue
         kept.append(sentence)
     return _collapse_phrase_loop(" ".join(kept))
