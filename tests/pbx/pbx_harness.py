@@ -656,6 +656,16 @@ class ServeAgi:
                     out.append(json.loads(line))
         return out
 
+    def wait_speech_ready(self, timeout: float = 120) -> None:
+        """Block until the worker's background warm-up (models, pre-rendered prompts) is done:
+        until then the worker is busy by design, so idle CPU means nothing."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(r.get("msg") == "speech ready" for r in self.log_lines()):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no 'speech ready' in {timeout:.0f} s:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+
     def stop(self) -> int | None:
         if self.proc is None:
             return None

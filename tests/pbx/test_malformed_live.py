@@ -30,6 +30,7 @@ def test_malformed_input_leaves_the_worker_idle_and_serving(asterisk, serve_agi,
     pid = serve_agi.pid
     logs_before = len(serve_agi.log_lines())
     assert settle(pid) == ["LISTEN", "LISTEN"]
+    serve_agi.wait_speech_ready()
     idle_before = cpu_share(pid, 2.0)
     for _ in range(3):
         h.malformed_agi(asterisk.ports.agi)
