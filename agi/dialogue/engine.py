@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from agi.catalog import Catalog
 from agi.dialogue import hints, lexicon, policy
@@ -23,7 +23,9 @@ from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
 from agi.dialogue.readback import ReadbackMixin
+from agi.dialogue.nlu_result import ParsedLine
 from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Action, Reply
 from agi.dialogue.slotfill import SlotFillingMixin
@@ -235,7 +237,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
 
         detail = self._answer_detail(norm)
         if detail is not None:
-            return detail
+            return self._large_order() or detail  # "ten large" to "what size?" can make it large
 
         answer = self._question(norm)
         if answer is not None:
@@ -298,6 +300,25 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
 
     # ------------------------------------------------------------ yes / no
 
+    def _merge_which(self, parsed: list[ParsedLine], options: list[OrderLine]) -> OrderLine | None:
+        """'two pepperoni' after 'a large one, please' and 'which one?': the item is picked and
+        the size and options already said stay; a number said now is the quantity."""
+        if len(parsed) != 1:
+            return None
+        said = parsed[0].line
+        option = next((o for o in options if o.catalog_id == said.catalog_id), None)
+        if option is None:
+            return None
+        item = self.catalog.item(said.catalog_id)
+        default = item.default_variation if item is not None else None
+        update: dict[str, Any] = {"quantity": said.quantity if said.quantity > 1 else option.quantity,
+                                  "confidence": min(option.confidence, said.confidence)}
+        if said.variation_id and (said.variation_id != default or not option.variation_id):
+            update["variation_id"], update["variation_name"] = said.variation_id, said.variation_name
+        taken = {(m.catalog_id, m.qualifier) for m in option.modifiers}
+        update["modifiers"] = [*option.modifiers, *(m for m in said.modifiers if (m.catalog_id, m.qualifier) not in taken)]
+        return option.model_copy(update=update)
+
     def _pick_option(self, norm: str, options: list[OrderLine]) -> OrderLine | None:
         """The option whose item the answer names best ("pepperoni", "the veggie one"):
         words every option shares ("pizza") do not count."""
@@ -358,7 +379,12 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return None
         if pending.kind == "which":
             st.pending = None
-            if parse_order(norm, self.catalog, st.language).lines:
+            parsed = parse_order(norm, self.catalog, st.language).lines
+            merged = self._merge_which(parsed, pending.lines)
+            if merged is not None:
+                self._append([merged])
+                return self._next(added=[merged])
+            if parsed:
                 return None  # a whole new order line: handled as such
             picked = self._pick_option(norm, pending.lines)
             if picked is not None:
@@ -486,8 +512,13 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if index >= len(st.lines) or self.mentions(norm, ("item",)):
             return None
         notes: list[str] = []
-        if not self._modify_line(index, norm, notes):
+        # "three large" to "what size?": the number said first is how many
+        tokens = tokenize(norm)
+        said = parse_quantity(tokens, 0)
+        qty = said[0] if said is not None and said[0] > 1 and said[1] < len(tokens) else None
+        if not self._modify_line(index, norm, notes, qty):
             return None
+        self._fill_slots(self._raw_text, norm, True, notes)  # "large, for pickup": the pickup counts too
         return self._next(lead=notes)
 
     def _upsell(self) -> str | None:

@@ -36,8 +36,19 @@ class Builder:
 
     def build(self) -> ParseResult:
         built: list[tuple[Draft, Item, bool]] = []
+        unresolved: Draft | None = None  # the line just before, when it became a PartialLine
         for draft in self.drafts:
+            if unresolved is not None and draft.item is None and draft.qty is None and not draft.category:
+                # "a large one with mushrooms": the options go with the line still missing its item
+                self.result.partial.pop()
+                unresolved.opts.extend(draft.opts)
+                if draft.variation is not None and unresolved.variation is None:
+                    unresolved.variation = draft.variation
+                unresolved.end = max(unresolved.end, draft.end)
+                draft = unresolved
+            partials = len(self.result.partial)
             resolved = self._resolve_item(draft, built)
+            unresolved = draft if len(self.result.partial) > partials else None
             if resolved is None:
                 continue
             item, inferred = resolved
@@ -84,6 +95,9 @@ class Builder:
             item = self.catalog.item(fitting[0] if fitting else pool[0])
             return (item, True) if item is not None else None
         candidates = fitting or list(pool)
+        named = self._named_by_options(draft, candidates) if len(candidates) > 1 else None
+        if named is not None:
+            return named, True
         first = self.catalog.item(candidates[0]) if candidates else None
         if first is not None and (draft.opts or draft.variation is not None):
             parsed = self._line(draft, first, inferred=True)
@@ -106,12 +120,7 @@ class Builder:
             return None
         category_words = set(draft.category_words) | set(tokenize(draft.category or ""))
         plain = [o for o in draft.opts if o.qualifier is Qualifier.NORMAL]
-        words_of: dict[int, set[str]] = {}
-        for o in plain:
-            words = set(o.mention.text.split())
-            for t in o.mention.of_kind("modifier"):
-                words.update(self.m.names_of(t))  # "pepperony" heard, "pepperoni" meant
-            words_of[id(o)] = words
+        words_of = self._plain_words(draft)
         said = category_words.union(*words_of.values()) if words_of else set(category_words)
         best: tuple[int, Item, set[str]] | None = None
         tie = False
@@ -133,6 +142,50 @@ class Builder:
         used = [o for o in plain if words_of[id(o)] & toks]
         draft.opts = [o for o in draft.opts if o not in used]
         draft.name_score = min([draft.category_score, *(o.mention.score for o in used)])
+        return item
+
+    def _plain_words(self, draft: Draft) -> dict[int, set[str]]:
+        """The words of each plain option said, with the names a misheard option stands for."""
+        words_of: dict[int, set[str]] = {}
+        for o in draft.opts:
+            if o.qualifier is not Qualifier.NORMAL:
+                continue
+            words = set(o.mention.text.split())
+            for t in o.mention.of_kind("modifier"):
+                words.update(self.m.names_of(t))  # "pepperony" heard, "pepperoni" meant
+            words_of[id(o)] = words
+        return words_of
+
+    def _named_by_options(self, draft: Draft, candidates: list[str]) -> Item | None:
+        """'a pepperoni, please' among the pizzas: the option words said are all that sets one
+        candidate's name apart from the others ('pepperoni' of 'pepperoni pizza'), so that is
+        the item a person would take, and the words are its name, not a topping on top."""
+        if draft.category_words:
+            return None
+        words_of = self._plain_words(draft)
+        if not words_of:
+            return None
+        said = set().union(*words_of.values())
+        items = [i for i in (self.catalog.item(c) for c in candidates) if i is not None]
+        forms = {i.id: [set(tokenize(f)) - _NAME_JOINERS for f in i.spoken_forms()] for i in items}
+        shared = set.intersection(*(set().union(*fs) for fs in forms.values())) if forms else set()
+        best: tuple[int, Item, set[str]] | None = None
+        tie = False
+        for item in items:
+            for form in forms[item.id]:
+                own = form - shared
+                if not own or not own <= said:
+                    continue
+                if best is None or len(own) > best[0]:
+                    best, tie = (len(own), item, own), False
+                elif len(own) == best[0] and item.id != best[1].id:
+                    tie = True
+        if best is None or tie:
+            return None
+        _, item, own = best
+        used = [o for o in draft.opts if id(o) in words_of and words_of[id(o)] & own]
+        draft.opts = [o for o in draft.opts if o not in used]
+        draft.name_score = min(o.mention.score for o in used)
         return item
 
     def _line(self, draft: Draft, item: Item, inferred: bool) -> ParsedLine | None:

@@ -155,8 +155,8 @@ class _Parser:
             prev = next((d for d in reversed(self.done) if d.item is not None), None)
             if prev is not None:
                 cur.item = prev.item
-                cur.end = ev.end
-                return
+            cur.end = ev.end  # with nothing ordered yet, "a large one" is still one line that asks which
+            return
         if cur is not None and not cur.bound and cur.qty is None and not cur.variation and not cur.opts:
             cur.qty = ev.value
             cur.end = ev.end

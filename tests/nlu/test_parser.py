@@ -223,6 +223,40 @@ def test_a_category_word_and_options_that_make_a_name():
         assert lines(parse_order(text, catalog, lang)) == [(1, "pep-pizza", None, {})]
 
 
+def _named_pizzas():
+    toppings = [{"id": t, "name": t} for t in ("pepperoni", "mushrooms", "sausage")]
+    sizes = [{"id": "lg", "name": "large", "price": 1500}, {"id": "sm", "name": "small", "price": 1000}]
+    pizzas = [("cheese-pizza", "cheese pizza"), ("pep-pizza", "pepperoni pizza"),
+              ("pep-sausage", "pepperoni and sausage pizza")]
+    return catalog_from_data(
+        {
+            "modifier_groups": [{"id": "t", "name": "toppings", "max": 5, "options": toppings}],
+            "items": [{"id": i, "name": n, "category": "pizza", "variations": sizes, "modifier_groups": ["t"]}
+                      for i, n in pizzas],
+        }
+    )
+
+
+def test_a_topping_word_that_sets_one_pizza_apart_names_it():
+    catalog = _named_pizzas()
+    # "pepperoni" is a topping of every pizza and all "pepperoni pizza" has beyond "pizza"
+    assert lines(parse_order("a pepperoni please", catalog)) == [(1, "pep-pizza", None, {})]
+    assert lines(parse_order("two large pepperoni with mushrooms", catalog)) == [
+        (2, "pep-pizza", "lg", {"mushrooms": "normal"})
+    ]
+    assert lines(parse_order("a pepperoni and sausage", catalog)) == [(1, "pep-sausage", None, {})]
+    # a topping that is no pizza's own name still asks which pizza
+    result = parse_order("a large with mushrooms", catalog)
+    assert result.lines == [] and len(result.partial[0].candidates) == 3
+
+
+def test_a_large_one_with_options_is_one_line_that_asks_which():
+    result = parse_order("a large one with mushrooms for pickup", _named_pizzas())
+    assert result.lines == []
+    [partial] = result.partial
+    assert (partial.variation_name, [m.catalog_id for m in partial.modifiers]) == ("large", ["mushrooms"])
+
+
 # ------------------------------------------------------------------ speech recognition slips
 
 
