@@ -33,7 +33,8 @@ from bench.speech import CALLS, Playbooks, _no_pos, _pct, english_calls
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p = bench_subparsers.add_parser("stt", help="speech-to-text alone: word error rate and decode time per model/window")
     p.add_argument("--model", default="tiny.en", help="tiny.en, base or a model directory")
-    p.add_argument("--window", type=float, default=SttSettings.min_window_s, help="minimum encoder window in seconds")
+    p.add_argument("--window", type=float, default=None,
+                   help="minimum encoder window in seconds (default: the model's own, 10 s tiny.en, 5 s base)")
     p.add_argument("--every", type=int, default=1, help="every n-th caller turn (3: a third of them)")
     p.add_argument("--languages", default="", help="detect the language among these (e.g. en,es,zh) instead of fixing en")
     p.add_argument("--json", action="store_true")
@@ -88,7 +89,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     n = len(turns)
     out: dict[str, Any] = {
         "model": args.model,
-        "min_window_s": args.window,
+        "min_window_s": recognizer.model(args.model).min_window_s,
         "turns": n,
         "wer": round(errors / max(1, words), 3),
         "turns_wrong": round(wrong / n, 3),

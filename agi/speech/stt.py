@@ -54,23 +54,27 @@ class SttSettings:
     model: str = "auto"
     device: str = "auto"  # cpu | cuda | auto
     compute_type: str | None = None  # default int8 on CPU, float16 on CUDA
-    # Decodes running at once (one model, shared) x CPU threads each: on a
-    # small CPU one thread per decode and one decode per core serves the most
-    # calls (measured on 2 cores: p95 reply latency 1.0 s vs 1.6 s for 1 x 2).
+    # Decodes running at once (one model, shared) x CPU threads each. Two
+    # threads nearly halve one decode on two EPYC cores (tiny.en 466 -> 251
+    # ms, base 1153 -> 725 ms on a 10 s window), which is what one call
+    # waits for; under load the two decodes share the cores, and OpenMP's
+    # idle threads sleep instead of spinning (see _quiet_idle_threads), so
+    # 20 calls at once lose nothing (p50 / p95 1372 / 10221 ms against 1577
+    # / 12035 for 2 x 1 thread, `bench speech --concurrency 20`).
     pool_size: int = 2
-    threads: int = 1
+    threads: int = 2
     beam_size: int = 1
-    # The encoder sees the utterance plus this margin (s), at least
-    # min_window_s; 30 s gives Whisper's own full window. The encoder's time
-    # grows with the window, but shorter windows lose words (measured on the
-    # sample calls' caller turns over µ-law, as `callticket bench stt` does):
-    # tiny.en's word error rate is 0.257 at 10 s and 0.272 at 5 s; base's is
-    # lower at 7 or 5 s on average (0.197 / 0.201 / 0.219 on 123 turns, in
-    # 727 / 571 / 987 ms on two EPYC cores), but at 5 and 7 s it heard a
-    # scripted order's "pizzas" as "pieces" and lost the order, so both
-    # models keep 10 s.
+    # The encoder sees the utterance plus this margin (s), at least the
+    # model's minimum window; 30 s gives Whisper's own full window. The
+    # encoder's time grows with the window, and what each model needs was
+    # measured on the sample calls' caller turns over µ-law (`callticket
+    # bench stt --model M --window S`): tiny.en loses words below 10 s (word
+    # error rate 0.257 at 10 s, 0.272 at 5 s on 367 turns), the multilingual
+    # base does not (0.219 at 10 s, 0.201 at 5 s on 123 turns, in 987 / 571
+    # ms with one thread). None: 10 s for English-only models, 5 s for the
+    # multilingual one, which decodes the first turn of most calls.
     window_margin_s: float = 1.0
-    min_window_s: float = 10.0
+    min_window_s: float | None = None
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     hard_no_speech: float = 0.85  # dropped whatever the token scores say
@@ -222,9 +226,17 @@ def build_prompt(hints: Iterable[str], max_words: int = 40) -> str:
     return (", ".join(parts) + ".") if parts else ""
 
 
+def _quiet_idle_threads() -> None:
+    """Let CTranslate2's OpenMP threads sleep when idle: spinning ones take the
+    core another call's decode is waiting for. libgomp reads this once, when
+    ctranslate2 is first imported; an operator's own setting wins."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def _device(requested: str) -> str:
     if requested != "auto":
         return requested
+    _quiet_idle_threads()
     try:
         import ctranslate2
 
@@ -235,6 +247,7 @@ def _device(requested: str) -> str:
 
 class _LoadedModel:
     def __init__(self, path: Path, settings: SttSettings):
+        _quiet_idle_threads()
         from faster_whisper import WhisperModel
 
         device = _device(settings.device)
@@ -251,6 +264,8 @@ class _LoadedModel:
             local_files_only=True,
         )
         self.multilingual = bool(self.whisper.model.is_multilingual)
+        default_window = 5.0 if self.multilingual else 10.0
+        self.min_window_s = settings.min_window_s if settings.min_window_s is not None else default_window
         self._tokenizers: dict[str | None, object] = {}
         self._lock = threading.Lock()
 
@@ -359,10 +374,9 @@ class Recognizer:
             self.stats.compute_s += compute_ms / 1000 if groups else 0.0
         return done
 
-    def _window(self, frames: int) -> int:
-        s = self.settings
-        want = frames + int(s.window_margin_s * FRAMES_PER_SECOND)
-        want = max(want, int(s.min_window_s * FRAMES_PER_SECOND))
+    def _window(self, frames: int, min_window_s: float) -> int:
+        want = frames + int(self.settings.window_margin_s * FRAMES_PER_SECOND)
+        want = max(want, int(min_window_s * FRAMES_PER_SECOND))
         want = -(-want // 100) * 100
         return min(FULL_WINDOW, want)
 
@@ -371,7 +385,7 @@ class Recognizer:
 
         whisper = loaded.whisper
         feats = [whisper.feature_extractor(audio)[:, :FULL_WINDOW] for audio, _ in items]  # (n_mels, frames)
-        window = max(self._window(f.shape[1]) for f in feats)
+        window = max(self._window(f.shape[1], loaded.min_window_s) for f in feats)
         # Whisper pads with the log-mel of silence, not zeros.
         pad = whisper.feature_extractor(np.zeros(WHISPER_RATE // 10, dtype=np.float32))[:, :1]
         batch = np.repeat(np.repeat(pad[None], len(items), axis=0), window, axis=2).astype(np.float32)

@@ -99,17 +99,18 @@ def test_language_detection_on_recorded_speech():
         pcm, rate = read_wav(DATA / f"{name}.wav")
         result = recognizer.transcribe(pcm, rate, None, (), ("en", "es", "zh"))
         assert result.language == language, (name, result)
-        assert result.language_probability > 0.8
+        assert result.language_probability > 0.7  # the shortest Spanish prompt: 0.77 on base's 5 s window
     assert "gracias" in words(result_text := recognizer.transcribe(
         read_wav(DATA / "es-queue-thankyou.wav")[0], 8000, "es").text), result_text
     assert recognizer.loaded == ["base"]  # detection needs the multilingual model, and only it was loaded
 
 
 def test_a_one_word_answer_stays_in_the_playbooks_first_language(say):
-    """A formant voice's "yes" sounds Spanish to Whisper on a short encoder
-    window (a setting for slow CPUs); one word is too little to leave the
-    Playbook's first language on a hunch."""
-    recognizer = Recognizer(SttSettings(model="base", min_window_s=5.0))
+    """A formant voice's "yes" sounds Spanish to Whisper on base's default
+    5 s encoder window; one word is too little to leave the Playbook's first
+    language on a hunch."""
+    recognizer = Recognizer(SttSettings(model="base"))
+    assert recognizer.model("base").min_window_s == 5.0
     result = recognizer.transcribe(say("yes", Voice("flite", "awb", None, 145, 50)), 8000, None, ("yes", "no"),
                                    ("en", "es", "zh"))
     assert (result.language, words(result.text)) == ("en", {"yes"}), result
