@@ -134,10 +134,10 @@ class PlaybooksConfig(_Strict):
 
 
 class SttConfig(_Strict):
-    model: str = "base"
-    pool_size: int = Field(2, ge=1, le=256)
-    threads: int = Field(2, ge=1, le=256, description="CPU threads per model instance")
-    compute_type: str = "int8"
+    model: str = Field("auto", description="auto (tiny.en for English, base for the rest) | tiny.en | base | a directory")
+    pool_size: int = Field(2, ge=1, le=256, description="decodes at once, shared by every call")
+    threads: int = Field(2, ge=1, le=256, description="CPU threads per decode")
+    compute_type: str | None = Field(None, description="default int8 on CPU, float16 on CUDA")
 
 
 class TtsConfig(_Strict):

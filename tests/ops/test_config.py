@@ -33,6 +33,20 @@ def test_defaults_listen_on_loopback_only():
     assert config.records_dsn.startswith("sqlite:")
 
 
+def test_a_config_file_hears_like_the_defaults(tmp_path: Path, monkeypatch):
+    """A worker started with a config file (the example, or one without `stt:`) picks
+    models, threads and precision as the measured defaults do: tiny.en for English
+    calls, float16 when a GPU is there."""
+    from agi.speech.stt import settings_from_env
+
+    for name in ("CALLTICKET_STT_MODEL", "CALLTICKET_STT_THREADS", "CALLTICKET_STT_POOL", "CALLTICKET_STT_DEVICE"):
+        monkeypatch.delenv(name, raising=False)
+    for config in (load_config(ROOT / "deploy" / "callticket.example.yaml"), load_config(_write(tmp_path, "data_dir: var\n"))):
+        stt = config.stt
+        assert settings_from_env(model=stt.model, threads=stt.threads, pool_size=stt.pool_size,
+                                 compute_type=stt.compute_type) == settings_from_env()
+
+
 def test_example_config_is_valid(monkeypatch):
     config = load_config(ROOT / "deploy" / "callticket.example.yaml")
     assert all(l.host == "127.0.0.1" for l in config.listeners().values())
