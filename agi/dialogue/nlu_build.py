@@ -9,6 +9,8 @@ the catalog; anything 86'd is reported in `unavailable`, never dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from agi.catalog import Catalog, Item
 from agi.dialogue.matcher import CONFIRM_BELOW, CatalogMatcher, Mention
 from agi.dialogue.nlu_drafts import Draft, Opt, fits_any, probe
@@ -19,6 +21,22 @@ from agi.tickets import LineModifier, OrderLine, Qualifier, modifier_price
 
 _INFERRED = 0.9  # confidence of an item named only by its options
 _NAME_JOINERS = frozenset({"de", "del", "with", "and", "y", "con", "the", "of", "la", "el", "的"})
+
+
+def _name_words(form: str) -> set[str]:
+    return {t for t in tokenize(form) if t not in _NAME_JOINERS}
+
+
+def _unique_longest(matches: Iterable[tuple[Item, set[str]]]) -> tuple[Item, set[str]] | None:
+    """The item whose name matched with the most words, unless another item matched with as many."""
+    best: tuple[Item, set[str]] | None = None
+    tie = False
+    for item, words in matches:
+        if best is None or len(words) > len(best[1]):
+            best, tie = (item, words), False
+        elif len(words) == len(best[1]) and item.id != best[0].id:
+            tie = True
+    return None if tie else best
 
 
 class Builder:
@@ -122,23 +140,16 @@ class Builder:
         plain = [o for o in draft.opts if o.qualifier is Qualifier.NORMAL]
         words_of = self._plain_words(draft)
         said = category_words.union(*words_of.values()) if words_of else set(category_words)
-        best: tuple[int, Item, set[str]] | None = None
-        tie = False
-        for item_id in pool:
-            item = self.catalog.item(item_id)
-            if item is None:
-                continue
-            for form in item.spoken_forms():
-                toks = {t for t in tokenize(form) if t not in _NAME_JOINERS}
-                if len(toks) < 2 or not toks <= said or not category_words & toks:
-                    continue
-                if best is None or len(toks) > best[0]:
-                    best, tie = (len(toks), item, toks), False
-                elif len(toks) == best[0] and item.id != best[1].id:
-                    tie = True
-        if best is None or tie:
+        items = [i for i in (self.catalog.item(item_id) for item_id in pool) if i is not None]
+        best = _unique_longest(
+            (item, toks)
+            for item in items
+            for toks in (_name_words(form) for form in item.spoken_forms())
+            if len(toks) >= 2 and toks <= said and category_words & toks
+        )
+        if best is None:
             return None
-        _, item, toks = best
+        item, toks = best
         used = [o for o in plain if words_of[id(o)] & toks]
         draft.opts = [o for o in draft.opts if o not in used]
         draft.name_score = min([draft.category_score, *(o.mention.score for o in used)])
@@ -167,22 +178,14 @@ class Builder:
             return None
         said = set().union(*words_of.values())
         items = [i for i in (self.catalog.item(c) for c in candidates) if i is not None]
-        forms = {i.id: [set(tokenize(f)) - _NAME_JOINERS for f in i.spoken_forms()] for i in items}
+        forms = {i.id: [_name_words(f) for f in i.spoken_forms()] for i in items}
         shared = set.intersection(*(set().union(*fs) for fs in forms.values())) if forms else set()
-        best: tuple[int, Item, set[str]] | None = None
-        tie = False
-        for item in items:
-            for form in forms[item.id]:
-                own = form - shared
-                if not own or not own <= said:
-                    continue
-                if best is None or len(own) > best[0]:
-                    best, tie = (len(own), item, own), False
-                elif len(own) == best[0] and item.id != best[1].id:
-                    tie = True
-        if best is None or tie:
+        best = _unique_longest(
+            (item, form - shared) for item in items for form in forms[item.id] if form - shared and form - shared <= said
+        )
+        if best is None:
             return None
-        _, item, own = best
+        item, own = best
         used = [o for o in draft.opts if id(o) in words_of and words_of[id(o)] & own]
         draft.opts = [o for o in draft.opts if o not in used]
         draft.name_score = min(o.mention.score for o in used)
