@@ -236,7 +236,6 @@ def _quiet_idle_threads() -> None:
 def _device(requested: str) -> str:
     if requested != "auto":
         return requested
-    _quiet_idle_threads()
     try:
         import ctranslate2
 
