@@ -181,7 +181,10 @@ class Builder:
         forms = {i.id: [_name_words(f) for f in i.spoken_forms()] for i in items}
         shared = set.intersection(*(set().union(*fs) for fs in forms.values())) if forms else set()
         best = _unique_longest(
-            (item, form - shared) for item in items for form in forms[item.id] if form - shared and form - shared <= said
+            (item, own)
+            for item in items
+            for own in (form - shared for form in forms[item.id])
+            if own and own <= said
         )
         if best is None:
             return None
