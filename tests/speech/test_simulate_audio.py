@@ -32,7 +32,7 @@ def test_spoken_call_ends_like_the_text_call():
     greeting, order, person = audio["turns"]
     assert greeting["bot"] == text["turns"][0]["bot"] and greeting["latency_ms"] == 0
     assert "pepperoni" in order["heard"].lower()  # what the recogniser made of the audio
-    assert order["bot"] == text["turns"][1]["bot"]
+    assert order["bot"] == text["turns"][1]["bot"], order  # what was heard, when the answer differs
     for turn in (order, person):
         assert turn["heard"] and turn["latency_ms"] > 0  # measured, not made up
 
