@@ -10,7 +10,10 @@ a time, so the figures compare models and encoder windows on this CPU:
 * decode_ms_mean / p95: compute per utterance; tokens_mean: tokens decoded;
 * english_detected / sure (with --languages): share of turns detected as
   English, and detected with a share of at least 0.9 (what locks a call's
-  language).
+  language);
+* with --spot MS: language spotting instead of decoding, on each turn's
+  first MS of voice (turns with that much): spotted (English, sure),
+  spotted_wrong (another language, sure) and detect_ms_mean.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
@@ -26,7 +30,8 @@ from agi.media import g711
 from agi.session import shared_speech
 from agi.simulate import TextCall
 from agi.simulate_audio import _DTMF, as_written, caller_voice
-from agi.speech.stt import Recognizer, SttSettings, _words
+from agi.speech.stt import Recognizer, SttRequest, SttSettings, _words
+from agi.speech.vad import Endpointer
 from bench.speech import CALLS, Playbooks, _no_pos, _pct, english_calls
 
 
@@ -34,9 +39,13 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p = bench_subparsers.add_parser("stt", help="speech-to-text alone: word error rate and decode time per model/window")
     p.add_argument("--model", default="tiny.en", help="tiny.en, base or a model directory")
     p.add_argument("--window", type=float, default=None,
-                   help="minimum encoder window in seconds (default: the model's own, 10 s tiny.en, 5 s base)")
+                   help="minimum encoder window in seconds (default: the model's own, 7 s tiny.en, 5 s base)")
+    p.add_argument("--margin", type=float, default=None,
+                   help="seconds of encoder window beyond the utterance (default: the worker's, 1.0)")
     p.add_argument("--every", type=int, default=1, help="every n-th caller turn (3: a third of them)")
     p.add_argument("--languages", default="", help="detect the language among these (e.g. en,es,zh) instead of fixing en")
+    p.add_argument("--spot", type=int, default=0,
+                   help="detect the language only, from each turn's first SPOT ms of voice (with --languages)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
@@ -69,9 +78,49 @@ def word_errors(said: str, heard: str) -> tuple[int, int]:
     return Levenshtein.distance(expected, _words(as_written(heard))), len(expected)
 
 
+def first_voice(pcm: bytes, voiced_ms: int) -> bytes | None:
+    """The utterance as a call has heard it once it holds `voiced_ms` of voice."""
+    endpointer = Endpointer(sample_rate=8000)
+    for i in range(0, len(pcm), endpointer.frame_bytes):
+        endpointer.feed(pcm[i : i + endpointer.frame_bytes])
+        if endpointer.voiced_ms >= voiced_ms:
+            return endpointer.so_far()
+    return None
+
+
+def spotting(args: argparse.Namespace, languages: tuple[str, ...]) -> dict[str, Any]:
+    recognizer = Recognizer(SttSettings(model=args.model))
+    prefixes = [p for p in (first_voice(pcm, args.spot) for *_, pcm in caller_turns()[:: max(1, args.every)]) if p]
+    warm = SttRequest(prefixes[0], 8000, None, (), languages, language_only=True)
+    recognizer.transcribe_many([warm])
+    spotted = wrong = 0
+    detect_ms: list[int] = []
+    for pcm in prefixes:
+        (result,) = recognizer.transcribe_many([SttRequest(pcm, 8000, None, (), languages, language_only=True)])
+        sure = (result.language_probability or 0.0) >= 0.9
+        spotted += sure and result.language == "en"
+        wrong += sure and result.language != "en"
+        detect_ms.append(result.compute_ms)
+    n = len(prefixes)
+    return {
+        "model": args.model,
+        "spot_after_ms": args.spot,
+        "turns": n,
+        "spotted": round(spotted / n, 3),
+        "spotted_wrong": round(wrong / n, 3),
+        "detect_ms_mean": round(sum(detect_ms) / n),
+        "detect_ms_p95": _pct(detect_ms, 0.95),
+    }
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    recognizer = Recognizer(SttSettings(model=args.model, min_window_s=args.window))
+    settings = SttSettings(model=args.model, min_window_s=args.window)
+    if args.margin is not None:
+        settings = replace(settings, window_margin_s=args.margin)
     languages = tuple(lang for lang in args.languages.split(",") if lang)
+    if args.spot:
+        return spotting(args, languages or ("en", "es", "zh"))
+    recognizer = Recognizer(settings)
     turns = caller_turns()[:: max(1, args.every)]
     recognizer.transcribe(turns[0][3], 8000, None if languages else "en", turns[0][2], languages)  # load, warm
     errors = words = wrong = english = sure = tokens = 0
@@ -90,6 +139,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "model": args.model,
         "min_window_s": recognizer.model(args.model).min_window_s,
+        "window_margin_s": settings.window_margin_s,
         "turns": n,
         "wer": round(errors / max(1, words), 3),
         "turns_wrong": round(wrong / n, 3),

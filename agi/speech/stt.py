@@ -43,6 +43,7 @@ FRAMES_PER_SECOND = 100  # mel frames
 FULL_WINDOW = 3000  # 30 s: what Whisper was trained on
 MAX_TOKENS = 448
 SHORT_UTTERANCE_S = 1.5
+LANGUAGE_ONLY = "language only"  # SttResult.dropped of a detection that decoded no words
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,11 @@ class SttSettings:
     # model's minimum window; 30 s gives Whisper's own full window. The
     # encoder's time grows with the window, and what each model needs was
     # measured on the sample calls' caller turns over µ-law (`callticket
-    # bench stt --model M --window S`): tiny.en loses words below 10 s (word
-    # error rate 0.257 at 10 s, 0.272 at 5 s on 367 turns), the multilingual
-    # base does not (0.219 at 10 s, 0.201 at 5 s on 123 turns, in 987 / 571
-    # ms with one thread). None: 10 s for English-only models, 5 s for the
-    # multilingual one, which decodes the first turn of most calls.
+    # bench stt --model M --window S`): tiny.en loses words below 7 s (word
+    # error rate 0.248 at 10 s, 0.242 at 7 s in 466 / 359 ms on 191 turns,
+    # 0.272 at 5 s), the multilingual base does not (0.237 at 10 s, 0.206
+    # at 5 s on 127 turns, in 1026 / 574 ms). None: 7 s for English-only
+    # models, 5 s for the multilingual one.
     window_margin_s: float = 1.0
     min_window_s: float | None = None
     no_speech_threshold: float = 0.6
@@ -97,6 +98,7 @@ class SttResult:
     dropped: str | None = None  # why text was withheld (no speech, repetitive, ...)
     language_probability: float | None = None
     tokens: int = 0  # decoded, looped ones included: what the decode cost
+    model: str | None = None  # which model heard it (tiny.en, base, a directory)
 
 
 @dataclass
@@ -263,7 +265,7 @@ class _LoadedModel:
             local_files_only=True,
         )
         self.multilingual = bool(self.whisper.model.is_multilingual)
-        default_window = 5.0 if self.multilingual else 10.0
+        default_window = 5.0 if self.multilingual else 7.0
         self.min_window_s = settings.min_window_s if settings.min_window_s is not None else default_window
         self._tokenizers: dict[str | None, object] = {}
         self._lock = threading.Lock()
@@ -316,6 +318,10 @@ class Recognizer:
             self.model(kind)
         return sorted(kinds)
 
+    def detects(self, languages: Sequence[str]) -> bool:
+        """Whether the model for these languages can tell them apart (loads it)."""
+        return len(set(languages)) > 1 and self.model(self._kind_for(None, languages)).multilingual
+
     @property
     def loaded(self) -> list[str]:
         return sorted(self._models)
@@ -340,13 +346,12 @@ class Recognizer:
     def transcribe_many(self, requests: Sequence[SttRequest]) -> list[SttResult]:
         """Recognise several utterances (of different calls) in one batch.
 
-        The encoder and the decoder run once for the whole batch: on a CPU the
-        decoder's small matrix products cost nearly the same for eight
-        utterances as for one, so a busy worker keeps up with many calls.
+        The encoder and the decoder run once for the whole batch, which a GPU
+        does in about the time of one; a CPU takes as long as one by one.
         """
         started = time.perf_counter()
         results: list[SttResult | None] = [None] * len(requests)
-        groups: dict[str, list[tuple[int, np.ndarray, int, SttRequest]]] = {}
+        groups: dict[tuple[str, bool], list[tuple[int, np.ndarray, int, SttRequest]]] = {}
         for i, req in enumerate(requests):
             pcm = req.pcm[:-1] if len(req.pcm) % 2 else req.pcm  # a torn last sample; the rest is good audio
             audio_ms = int(len(pcm) / (2 * req.sample_rate) * 1000) if req.sample_rate > 0 else 0
@@ -354,18 +359,19 @@ class Recognizer:
                 results[i] = SttResult("", req.language, 0.0, 1.0, audio_ms, 0, dropped="too short")
                 continue
             audio = to_float32(resample(pcm, req.sample_rate, WHISPER_RATE))
-            kind = self._kind_for(req.language, req.languages)
-            groups.setdefault(kind, []).append((i, audio, audio_ms, req))
-        for kind, items in groups.items():
-            decoded = self._decode(self.model(kind), [(audio, req) for _, audio, _, req in items])
+            kind = self._kind_for(None if req.language_only else req.language, req.languages)
+            groups.setdefault((kind, req.language_only), []).append((i, audio, audio_ms, req))
+        for (kind, language_only), items in groups.items():
+            work = self._detect if language_only else self._decode
+            decoded = work(self.model(kind), [(audio, req) for _, audio, _, req in items])
             for (i, _, audio_ms, _), result in zip(items, decoded):
-                results[i] = replace(result, audio_ms=audio_ms)
+                results[i] = replace(result, audio_ms=audio_ms, model=kind)
         compute_ms = int((time.perf_counter() - started) * 1000)
         done = [replace(r, compute_ms=compute_ms) for r in results if r is not None]
         assert len(done) == len(requests)
         with self.stats.lock:
             for r in done:
-                if r.dropped != "too short":
+                if r.dropped not in ("too short", LANGUAGE_ONLY):
                     self.stats.utterances += 1
                     self.stats.audio_s += r.audio_ms / 1000
                     self.stats.dropped += r.dropped is not None
@@ -379,17 +385,41 @@ class Recognizer:
         want = -(-want // 100) * 100
         return min(FULL_WINDOW, want)
 
+    def _features(self, whisper, audios: list[np.ndarray], min_window_s: float) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The batch of log-mel windows for the encoder, and each item's own frames."""
+        feats = [whisper.feature_extractor(audio)[:, :FULL_WINDOW] for audio in audios]  # (n_mels, frames)
+        window = max(self._window(f.shape[1], min_window_s) for f in feats)
+        # Whisper pads with the log-mel of silence, not zeros.
+        pad = whisper.feature_extractor(np.zeros(WHISPER_RATE // 10, dtype=np.float32))[:, :1]
+        batch = np.repeat(np.repeat(pad[None], len(audios), axis=0), window, axis=2).astype(np.float32)
+        for b, f in enumerate(feats):
+            batch[b, :, : f.shape[1]] = f
+        return batch, feats
+
+    def _detect(self, loaded: _LoadedModel, items: list[tuple[np.ndarray, SttRequest]]) -> list[SttResult]:
+        """The language alone: the encoder over the audio so far and one
+        decoder step. About a second of speech is enough (first turns of the
+        sample calls: 94% detected as English with a share >= 0.9 after 1 s
+        of voice, none wrongly), so it needs no more window than the audio."""
+        from faster_whisper.transcribe import get_ctranslate2_storage
+
+        if not loaded.multilingual:
+            raise ValueError(f"{loaded.path.name} is an English-only model: it cannot tell languages apart")
+        whisper = loaded.whisper
+        batch, _ = self._features(whisper, [audio for audio, _ in items], 0.0)
+        encoded = whisper.model.encode(get_ctranslate2_storage(batch), to_cpu=False)
+        detected = whisper.model.detect_language(encoded)
+        results = []
+        for scores, (audio, req) in zip(detected, items):
+            language, share = _pick_language(scores, req.languages, len(audio) / WHISPER_RATE)
+            results.append(SttResult("", language, 0.0, 0.0, 0, 0, LANGUAGE_ONLY, share))
+        return results
+
     def _decode(self, loaded: _LoadedModel, items: list[tuple[np.ndarray, SttRequest]]) -> list[SttResult]:
         from faster_whisper.transcribe import get_ctranslate2_storage
 
         whisper = loaded.whisper
-        feats = [whisper.feature_extractor(audio)[:, :FULL_WINDOW] for audio, _ in items]  # (n_mels, frames)
-        window = max(self._window(f.shape[1], loaded.min_window_s) for f in feats)
-        # Whisper pads with the log-mel of silence, not zeros.
-        pad = whisper.feature_extractor(np.zeros(WHISPER_RATE // 10, dtype=np.float32))[:, :1]
-        batch = np.repeat(np.repeat(pad[None], len(items), axis=0), window, axis=2).astype(np.float32)
-        for b, f in enumerate(feats):
-            batch[b, :, : f.shape[1]] = f
+        batch, feats = self._features(whisper, [audio for audio, _ in items], loaded.min_window_s)
         encoded = whisper.model.encode(get_ctranslate2_storage(batch), to_cpu=False)
 
         languages: list[str] = []
@@ -527,6 +557,7 @@ class SttRequest:
     language: str | None = None
     hints: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    language_only: bool = False  # detect the language among `languages`, decode no words
 
 
 def _pick_language(scores: Sequence[tuple[str, float]], languages: Sequence[str],
@@ -563,15 +594,21 @@ def _suppressed(tokenizer) -> list[int]:
 class SttPool:
     """The bounded inference pool shared by every call of the process.
 
-    `pool_size` threads decode; each takes whatever utterances are waiting
-    (up to `max_batch`) and recognises them together. Calls await their
-    result without blocking the event loop; a request cancelled before its
-    batch starts costs nothing.
+    `pool_size` threads decode; each takes the oldest utterance waiting (on
+    a GPU, up to `max_batch` of them, recognised together). Calls await
+    their result without blocking the event loop; a request cancelled
+    before its batch starts costs nothing.
     """
 
-    def __init__(self, recognizer: Recognizer, pool_size: int | None = None, max_batch: int = 8):
+    def __init__(self, recognizer: Recognizer, pool_size: int | None = None, max_batch: int | None = None):
         self.recognizer = recognizer
         self.size = pool_size or recognizer.settings.pool_size
+        # A batch on a CPU costs as much per utterance as one at a time or
+        # more (tiny.en, 1 thread, 24 caller turns: 320 ms one by one, 392 in
+        # pairs, 383 in fours; base 559 / 552 / 593), and every utterance in
+        # it waits for the slowest: one at a time there.
+        if max_batch is None:
+            max_batch = 8 if _device(recognizer.settings.device) == "cuda" else 1
         self.max_batch = max_batch
         self._pending: deque[tuple[SttRequest, Future[SttResult]]] = deque()
         self._cv = threading.Condition()
@@ -608,6 +645,11 @@ class SttPool:
         languages: Sequence[str] = (),
     ) -> SttResult:
         future = self.submit(SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages)))
+        return await asyncio.wrap_future(future)
+
+    async def detect_language(self, pcm: bytes, sample_rate: int, languages: Sequence[str]) -> SttResult:
+        """Which of `languages` this (partial) utterance is in; no words decoded."""
+        future = self.submit(SttRequest(pcm, sample_rate, None, (), tuple(languages), language_only=True))
         return await asyncio.wrap_future(future)
 
     def shutdown(self) -> None:

@@ -132,6 +132,15 @@ class Endpointer:
         return self._speaking
 
     @property
+    def voiced_ms(self) -> int:
+        """Voice heard so far in the utterance in progress (0 between utterances)."""
+        return self._voiced * FRAME_MS if self._speaking else 0
+
+    def so_far(self) -> bytes:
+        """The utterance in progress, pre-roll included (empty between utterances)."""
+        return b"".join(self._frames) if self._speaking else b""
+
+    @property
     def position_ms(self) -> int:
         """Stream time: how much audio has been fed (whole frames)."""
         return self._frames_seen * FRAME_MS

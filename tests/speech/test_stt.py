@@ -15,7 +15,17 @@ import pytest
 from agi.media.frames import line_noise, silence
 from agi.media.wav import read_wav
 from agi.speech import models
-from agi.speech.stt import Recognizer, SttSettings, _pick_language, build_prompt, collapse_repeats, shared_pool, tidy
+from agi.speech.stt import (
+    Recognizer,
+    SttPool,
+    SttSettings,
+    _pick_language,
+    build_prompt,
+    collapse_repeats,
+    shared_pool,
+    tidy,
+)
+from bench.stt import first_voice
 from agi.speech.tts import Voice
 
 DATA = Path(__file__).parent / "data"
@@ -105,6 +115,30 @@ def test_language_detection_on_recorded_speech():
     assert recognizer.loaded == ["base"]  # detection needs the multilingual model, and only it was loaded
 
 
+def test_the_language_of_the_first_second_of_recorded_speech():
+    """Spotting: the language alone, from what a caller said so far, decoding no words."""
+    pool = SttPool(Recognizer(SttSettings(model="auto")), pool_size=1)
+    try:
+        for name, language in (("es-vm-sorry", "es"), ("en-vm-nobodyavail", "en")):
+            pcm, rate = read_wav(DATA / f"{name}.wav")
+            assert rate == 8000
+            so_far = first_voice(pcm, 1000)  # what a call has heard once it holds a second of voice
+            assert so_far is not None
+            assert len(so_far) < len(pcm) * 0.7  # the caller is still talking
+            result = asyncio.run(pool.detect_language(so_far, rate, ("en", "es", "zh")))
+            assert result.language == language, (name, result)
+            assert result.text == "" and result.model == "base"
+            if language == "en":
+                assert result.language_probability >= 0.9  # sure enough to fix a call's language
+        assert pool.recognizer.stats.utterances == 0  # no words decoded, nothing counted as heard
+        english_only = SttPool(Recognizer(SttSettings(model="tiny.en")), pool_size=1)
+        with pytest.raises(ValueError, match="English-only"):
+            asyncio.run(english_only.detect_language(so_far, 8000, ("en", "es")))
+        english_only.shutdown()
+    finally:
+        pool.shutdown()
+
+
 def test_a_one_word_answer_stays_in_the_playbooks_first_language(say):
     """A formant voice's "yes" sounds Spanish to Whisper on base's default
     5 s encoder window; one word is too little to leave the Playbook's first
@@ -132,6 +166,8 @@ def test_one_model_serves_concurrent_utterances(say):
     yes, no = asyncio.run(both())
     assert "yes" in words(yes.text) and "no" in words(no.text)
     assert pool.recognizer.loaded == ["tiny.en"] and pool.waiting == 0
+    # On a CPU a batch is no cheaper, and each utterance in it would wait for all.
+    assert pool.max_batch == (8 if pool.recognizer.model("tiny.en").device == "cuda" else 1)
 
 
 def test_models_come_from_packages_only(tmp_path):
