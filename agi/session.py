@@ -44,6 +44,7 @@ from agi import events as ev
 from agi.media.frames import FRAME_MS
 from agi.speech.dtmf import DtmfDetector
 from agi.speech.early import EarlyRecognizer
+from agi.speech.spotting import LanguageSpotter
 from agi.speech.stt import (
     SttPool,
     SttResult,
@@ -164,6 +165,7 @@ class Exchange:
     confidence: float = 0.0
     audio_ms: int = 0
     stt_ms: int = 0
+    model: str | None = None  # the Whisper model that heard it
     dropped: str | None = None  # why STT returned nothing (no speech, filler, ...)
     dtmf: str | None = None
     speech_end: float = 0.0  # clock time the caller stopped talking (or keyed)
@@ -218,9 +220,32 @@ class CallLoop:
         self._frame_times: deque[float] = deque(maxlen=self.end_silence_frames + 8)
         self._play_exchange: dict[int, Exchange] = {}
         self._done = False
+        # Detecting the language needs the (slower) multilingual model; once a
+        # caller has spoken one language confidently (p >= 0.9), as many times
+        # in a row as lock_language_after says, the call is in that language
+        # (English then uses the faster English model). 0 never locks.
+        self.lock_language_after = 1
+        self.language: str | None = None
+        self._streak: tuple[str | None, int] = (None, 0)
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         raise NotImplementedError
+
+    def _language_for(self, requested: str | None) -> str | None:
+        """The language to recognise in: the Playbook's only one, or the caller's once known."""
+        return requested or self.language
+
+    def _learn_language(self, requested: str | None, result: SttResult) -> None:
+        if requested is not None or self.language is not None or not self.lock_language_after:
+            return
+        if result.dropped or result.language is None or (result.language_probability or 0.0) < 0.9:
+            self._streak = (None, 0)
+            return
+        language, count = self._streak
+        count = count + 1 if language == result.language else 1
+        self._streak = (result.language, count)
+        if count >= self.lock_language_after:
+            self.language = result.language
 
     def _execute(self, command: ev.Command) -> None:
         raise NotImplementedError
@@ -252,6 +277,7 @@ def recognised(exchange: Exchange, result: SttResult) -> ev.Transcript:
     exchange.confidence = result.confidence
     exchange.audio_ms = result.audio_ms
     exchange.stt_ms = result.compute_ms
+    exchange.model = result.model
     exchange.dropped = result.dropped
     return ev.Transcript(result.text, result.language, result.confidence)
 
@@ -273,6 +299,7 @@ class CallSession(CallLoop):
         commit_timeout_s: float = 30.0,
         early_pause_ms: int | None = 250,
         lock_language_after: int = 1,
+        spot_language_after_ms: int | None = 1000,
         inband_dtmf: bool = False,
     ):
         super().__init__(controller, persona)
@@ -280,13 +307,7 @@ class CallSession(CallLoop):
         self.speech = speech
         tuning, end_silence_ms = self.tuning, self.end_silence_ms
         self._stt_language = self.languages[0] if len(self.languages) == 1 else None
-        # Detecting the language needs the (slower) multilingual model; once a
-        # caller has spoken one language confidently (p >= 0.9), as many times
-        # in a row as lock_language_after says, the call is in that language
-        # (English then uses the faster English model). 0 never locks.
         self.lock_language_after = lock_language_after
-        self.language: str | None = None
-        self._streak: tuple[str | None, int] = (None, 0)
         self.early: EarlyRecognizer | None = None
         if early_pause_ms and tuning is not None and early_pause_ms < end_silence_ms:
             # Mirrors the controller's endpointer (same settings, same frames).
@@ -298,6 +319,12 @@ class CallSession(CallLoop):
                 pause_ms=early_pause_ms,
             )
             self.early = EarlyRecognizer(shadow, speech.stt, self.languages)
+        # The language heard in the first second of voice locks the call as
+        # one sure utterance would (see agi/speech/spotting.py).
+        self.spotter: LanguageSpotter | None = None
+        if (self.early is not None and spot_language_after_ms and lock_language_after == 1
+                and self._stt_language is None and speech.stt.recognizer.detects(self.languages)):
+            self.spotter = LanguageSpotter(speech.stt, self.languages, spot_language_after_ms)
         self.on_commit = on_commit
         self.on_transfer = on_transfer
         self.on_hangup = on_hangup
@@ -358,7 +385,11 @@ class CallSession(CallLoop):
                         if self._dtmf.sounding:  # the endpointer must not take a beep for a voice
                             event = ev.AudioIn(bytes(len(event.pcm)), event.sample_rate)
                     if self.early is not None and event.sample_rate == self.early.endpointer.sample_rate:
-                        self.early.feed(event.pcm, self._language_for(self._stt_language), self._hints())
+                        language = self._language_for(self._stt_language)
+                        spotting = language is None and self._spotting() is not None
+                        self.early.feed(event.pcm, language, self._hints(), guess=not spotting)
+                        if self.spotter is not None:
+                            self.spotter.watch(self.early.endpointer)
                     self._post(event, self.clock())
                     continue
                 if isinstance(event, ev.Dtmf):
@@ -375,19 +406,13 @@ class CallSession(CallLoop):
         return tuple(hints)
 
     def _language_for(self, requested: str | None) -> str | None:
-        return requested or self.language
+        if self.language is None and self.spotter is not None and self.spotter.language is not None:
+            self.language = self.spotter.language
+        return super()._language_for(requested)
 
-    def _learn_language(self, requested: str | None, result: SttResult) -> None:
-        if requested is not None or self.language is not None or not self.lock_language_after:
-            return
-        if result.dropped or result.language is None or (result.language_probability or 0.0) < 0.9:
-            self._streak = (None, 0)
-            return
-        language, count = self._streak
-        count = count + 1 if language == result.language else 1
-        self._streak = (result.language, count)
-        if count >= self.lock_language_after:
-            self.language = result.language
+    def _spotting(self) -> asyncio.Task[SttResult] | None:
+        """The language question still out, while the call's language is unknown."""
+        return self.spotter.pending if self.spotter is not None and self.language is None else None
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         self._queue.put_nowait((event, meta))
@@ -455,8 +480,9 @@ class CallSession(CallLoop):
         language = self._language_for(command.language)
         # Claimed now, before the shadow endpointer sees another frame.
         early = self.early.claim(command.pcm, language, command.hints) if self.early else None
+        spotting = self._spotting() if language is None else None
         self._stt_tail = asyncio.create_task(
-            self._recognise(command, language, exchange, previous, early), name="call-stt"
+            self._recognise(command, language, exchange, previous, early, spotting), name="call-stt"
         )
 
     async def _recognise(
@@ -466,9 +492,18 @@ class CallSession(CallLoop):
         exchange: Exchange,
         previous: asyncio.Task[None] | None,
         early: asyncio.Task[SttResult] | None,
+        spotting: asyncio.Task[SttResult] | None = None,
     ) -> None:
         try:
             try:
+                if spotting is not None:
+                    # The pool answers in order: the language comes back before
+                    # this utterance could be decoded anyway.
+                    await asyncio.wait({spotting})
+                    language = self._language_for(command.language)
+                    if language is not None and early is not None:
+                        early.cancel()  # a guess at the language, made before it was known
+                        early = None
                 if early is not None:
                     result: SttResult | None = await early
                 else:
@@ -584,6 +619,8 @@ class CallSession(CallLoop):
             self._stt_tail.cancel()
         if self.early is not None:
             self.early.close()
+        if self.spotter is not None:
+            self.spotter.close()
         if self._commits:  # a ticket the caller confirmed is never abandoned
             await asyncio.wait(set(self._commits), timeout=self.commit_timeout_s + 1)
         if self._tasks:

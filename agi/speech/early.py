@@ -42,10 +42,14 @@ class EarlyRecognizer:
         self.started = 0
         self.used = 0
 
-    def feed(self, pcm: bytes, language: str | None, hints: Sequence[str]) -> None:
+    def feed(self, pcm: bytes, language: str | None, hints: Sequence[str], guess: bool = True) -> None:
+        """`guess=False`: follow the audio but start nothing (the language is not known yet)."""
         for event in self.endpointer.feed(pcm):
             if isinstance(event, SpeechPause):
-                self._start(event.pcm, language, tuple(hints))
+                if guess:
+                    self._start(event.pcm, language, tuple(hints))
+                else:
+                    self._drop()
             elif isinstance(event, SpeechStart) and self._guess is not None:
                 self._drop()
 

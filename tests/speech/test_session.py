@@ -95,6 +95,60 @@ def test_a_spoken_order_gets_a_spoken_answer(pizzeria, speech):
     assert any(at >= spoken_at for at, _ in line.bot_frames)
 
 
+def test_the_callers_language_is_known_before_they_finish_their_first_sentence(pizzeria, speech):
+    """English, Spanish and Chinese callers: the first second of voice tells
+    the language, so the first sentence is heard by the English model, at the
+    caller's first pause, like every later one."""
+
+    async def call(**options):
+        async with Call(pizzeria, speech, **options) as c:
+            await c.quiet()
+            await c.line.say(c.render("two large pepperoni pizzas for pickup please"))
+            await c.until(lambda: len(c.session.result.spoken) >= 2)
+            await c.quiet()
+            return c.session
+
+    session = asyncio.run(call())
+    assert session.spotter is not None and session.spotter.language == "en" and session.spotter.share >= 0.9
+    assert session.language == "en"
+    (exchange,) = session.result.exchanges
+    assert exchange.model == "tiny.en" and exchange.language == "en"
+    assert {"large", "pepperoni"} <= set(exchange.heard.lower().split()), exchange.heard
+    assert session.early.used == 1
+    # Without spotting, the multilingual model decodes it and detects the language.
+    session = asyncio.run(call(spot_language_after_ms=None))
+    assert session.spotter is None
+    (exchange,) = session.result.exchanges
+    assert exchange.model == "base" and exchange.language == "en"
+    assert session.language == "en"  # locked after the sentence instead
+
+
+def test_under_load_the_first_sentence_waits_for_its_language(pizzeria, speech):
+    """With the decode pool busy with other calls, the language question
+    queues like any utterance, and the sentence is still decoded by the
+    English model once the answer is back (not by the slower multilingual one)."""
+
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.quiet()
+            others = [  # other calls' utterances, in the multilingual model
+                asyncio.ensure_future(speech.stt.transcribe(c.render("what time do you close on sunday"), 8000,
+                                                            None, (), ("en", "es", "zh")))
+                for _ in range(6)
+            ]
+            await c.line.say(c.render("two large pepperoni pizzas for pickup please"))
+            await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=30)
+            await c.quiet()
+            await asyncio.gather(*others)
+            return c.session
+
+    session = asyncio.run(call())
+    (exchange,) = session.result.exchanges
+    assert session.spotter.language == "en"
+    assert exchange.model == "tiny.en", exchange
+    assert {"large", "pepperoni"} <= set(exchange.heard.lower().split()), exchange.heard
+
+
 def test_barge_in_cuts_the_bot_and_hears_the_caller(pizzeria, speech):
     async def call():
         async with Call(pizzeria, speech) as c:

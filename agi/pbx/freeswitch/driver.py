@@ -229,7 +229,8 @@ class GreenCallSession(CallLoop):
         try:
             try:
                 result: SttResult | None = self.speech.transcribe(
-                    command.pcm, command.sample_rate, command.language, command.hints, self.languages)
+                    command.pcm, command.sample_rate, self._language_for(command.language), command.hints,
+                    self.languages)
             except gevent.GreenletExit:
                 raise
             except Exception as exc:  # noqa: BLE001 a broken utterance must not end the call
@@ -241,6 +242,7 @@ class GreenCallSession(CallLoop):
                 exchange.dropped = "error"
                 self._post(ev.Transcript("", command.language, 0.0), exchange)
                 return
+            self._learn_language(command.language, result)
             self._post(recognised(exchange, result), exchange)
         finally:
             self._stt_pending -= 1
