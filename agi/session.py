@@ -324,7 +324,8 @@ class CallSession(CallLoop):
         self.spotter: LanguageSpotter | None = None
         if (self.early is not None and spot_language_after_ms and lock_language_after == 1
                 and self._stt_language is None and speech.stt.recognizer.detects(self.languages)):
-            self.spotter = LanguageSpotter(speech.stt, self.languages, spot_language_after_ms)
+            self.spotter = LanguageSpotter(speech.stt, self.languages, spot_language_after_ms,
+                                           on_spotted=self._spotted)
         self.on_commit = on_commit
         self.on_transfer = on_transfer
         self.on_hangup = on_hangup
@@ -386,8 +387,7 @@ class CallSession(CallLoop):
                             event = ev.AudioIn(bytes(len(event.pcm)), event.sample_rate)
                     if self.early is not None and event.sample_rate == self.early.endpointer.sample_rate:
                         language = self._language_for(self._stt_language)
-                        spotting = language is None and self._spotting() is not None
-                        self.early.feed(event.pcm, language, self._hints(), guess=not spotting)
+                        self.early.feed(event.pcm, language, self._hints(), guess=self._spotting() is None)
                         if self.spotter is not None:
                             self.spotter.watch(self.early.endpointer)
                     self._post(event, self.clock())
@@ -405,10 +405,9 @@ class CallSession(CallLoop):
             hints = getattr(self.controller, "_last_hints", ())
         return tuple(hints)
 
-    def _language_for(self, requested: str | None) -> str | None:
-        if self.language is None and self.spotter is not None and self.spotter.language is not None:
-            self.language = self.spotter.language
-        return super()._language_for(requested)
+    def _spotted(self, language: str) -> None:
+        if self.language is None:
+            self.language = language
 
     def _spotting(self) -> asyncio.Task[SttResult] | None:
         """The language question still out, while the call's language is unknown."""
@@ -480,7 +479,7 @@ class CallSession(CallLoop):
         language = self._language_for(command.language)
         # Claimed now, before the shadow endpointer sees another frame.
         early = self.early.claim(command.pcm, language, command.hints) if self.early else None
-        spotting = self._spotting() if language is None else None
+        spotting = self._spotting()
         self._stt_tail = asyncio.create_task(
             self._recognise(command, language, exchange, previous, early, spotting), name="call-stt"
         )

@@ -21,15 +21,17 @@ multilingual model's), and the utterance's decode is the shorter one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agi.speech.stt import SttPool, SttResult
 from agi.speech.vad import Endpointer
 
 
 class LanguageSpotter:
-    def __init__(self, stt: SttPool, languages: Sequence[str], after_ms: int = 1000, sure: float = 0.9):
+    def __init__(self, stt: SttPool, languages: Sequence[str], after_ms: int = 1000, sure: float = 0.9,
+                 on_spotted: Callable[[str], None] | None = None):
         self.stt = stt
+        self.on_spotted = on_spotted  # told the language once, when it is spotted
         self.languages = tuple(languages)
         self.after_ms = after_ms
         self.sure = sure
@@ -70,3 +72,5 @@ class LanguageSpotter:
         result = task.result()
         if self.language is None and result.language and (result.language_probability or 0.0) >= self.sure:
             self.language, self.share = result.language, result.language_probability
+            if self.on_spotted is not None:
+                self.on_spotted(result.language)
