@@ -672,18 +672,21 @@ class SttPool:
                 self._busy += len(batch)
             if not batch:
                 continue
+            outcome: list[SttResult] | Exception
             try:
-                results = self.recognizer.transcribe_many([req for req, _ in batch])
-            except Exception as exc:  # one bad batch fails its requests, never the pool
-                for _, fut in batch:
-                    fut.set_exception(exc)
-            else:
+                outcome = self.recognizer.transcribe_many([req for req, _ in batch])
                 self.batches += 1
-                for (_, fut), result in zip(batch, results):
-                    fut.set_result(result)
-            finally:
-                with self._cv:
-                    self._busy -= len(batch)
+            except Exception as exc:  # one bad batch fails its requests, never the pool
+                outcome = exc
+            # The load figure drops before anyone hears back, so a caller that
+            # has its result never sees its own utterance still counted.
+            with self._cv:
+                self._busy -= len(batch)
+            for index, (_, fut) in enumerate(batch):
+                if isinstance(outcome, Exception):
+                    fut.set_exception(outcome)
+                else:
+                    fut.set_result(outcome[index])
 
 
 _shared: dict[SttSettings, SttPool] = {}
