@@ -667,6 +667,10 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         """Words the caller is likely to say next, to bias speech recognition."""
         st = self.state
         lang = st.language
+        if st.pending is not None and st.pending.kind == "callerid":
+            # "Is 303 555 0101 the best number?" wants a yes or a no; with no
+            # hint at all tiny.en let a formant voice's "yes" go as no speech.
+            return self._yes_no_hints()
         spec = self._slot_spec(st.asking)
         if spec is not None:
             return hints.limit(hints.for_slot(spec, self.pb, self.catalog, lang))

@@ -254,6 +254,18 @@ def test_recognition_hints_follow_the_question(pizzeria):
     assert names and not names & {"pickup", "delivery", "pepperoni pizza", "yes", "no"}
 
 
+def test_the_caller_id_question_is_hinted_as_a_yes_or_no():
+    c = call(load_playbook(ROOT / "playbooks" / "repair.yaml"))
+    c.say("my phone screen is cracked and I need a screen replacement")
+    c.say("I dropped it")
+    bot = c.say("David Kim")
+    assert "best number to reach you?" in bot
+    assert {"yes", "no"} <= set(c.controller._last_hints)
+    bot = c.say("no")
+    assert bot.endswith("What's the best phone number to reach you?")
+    assert not {"yes", "no"} & set(c.controller._last_hints)  # now any digits may come
+
+
 def test_which_day_is_hinted_with_the_days_not_with_times():
     c = call(load_playbook(ROOT / "playbooks" / "clinic.yaml"), at=datetime(2026, 11, 20, 9, 0))
     c.say("I need a sick visit")
