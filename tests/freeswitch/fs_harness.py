@@ -134,10 +134,14 @@ def caller_audio(lines: list[str], offset: int = 0) -> list[bytes]:
     from agi.simulate_audio import CALLER_VOICES
     from agi.speech.tts import Speaker
 
+    # piper's neural voice renders a line differently each time, so a call
+    # heard right once could be heard wrong the next time ("Pick up, please"
+    # -> "Echo, please"): these scripted callers cannot say it again.
+    voices = [v for v in CALLER_VOICES if v.engine != "piper"]
     speaker = Speaker(8000)
     out = []
     for i, line in enumerate(lines):
-        voice = CALLER_VOICES[(offset + i) % len(CALLER_VOICES)]
+        voice = voices[(offset + i) % len(voices)]
         out.append(through_line(speaker.render(line, voice, voice.language), "alaw"))
     return out
 

@@ -57,7 +57,8 @@ def test_a_spoken_order_is_committed(serve_esl, fs_playbooks):
     fs.run(timeout=240)
     assert fs.errors == []
     result = result_for(serve_esl, fs)
-    assert result["outcome"] == "committed", result
+    assert result["outcome"] == "committed", "\n".join(
+        f"heard {h!r} dropped {d!r} -> {b!r}" for h, d, b in zip(result["heard"], result["dropped"], result["bot"][1:]))
     assert_session_opened_as_captured(fs)
     order_id = result["pos"]["order_id"]
     (order,) = [o for o in local_pos_orders(serve_esl.data_dir, fs_playbooks / "pizzeria.yaml")
@@ -116,7 +117,7 @@ def test_scripted_calls_of_the_dialogue_suite_end_as_expected(name, serve_esl, f
     script = spec["script"]
     orders_before = len(local_pos_orders(serve_esl.data_dir, fs_playbooks / "pizzeria.yaml"))
     fs = FakeFreeSwitch(serve_esl.address, caller=script["caller"]["number"], variables=ROUTE,
-                        script=CallerScript(turns=caller_audio(script["say"], offset=4)),
+                        script=CallerScript(turns=caller_audio(script["say"], offset=2)),
                         bridge=BridgeBehaviour(answer={"user/100"}))
     fs.run(timeout=120)
     assert fs.errors == []
