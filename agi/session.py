@@ -388,7 +388,7 @@ class CallSession(CallLoop):
                     if self.early is not None and event.sample_rate == self.early.endpointer.sample_rate:
                         language = self._language_for(self._stt_language)
                         self.early.feed(event.pcm, language, self._hints(), guess=self._spotting() is None)
-                        if self.spotter is not None:
+                        if self.spotter is not None and self.language is None:
                             self.spotter.watch(self.early.endpointer)
                     self._post(event, self.clock())
                     continue

@@ -123,6 +123,25 @@ def test_the_callers_language_is_known_before_they_finish_their_first_sentence(p
     assert session.language == "en"  # locked after the sentence instead
 
 
+def test_a_call_whose_language_is_known_asks_no_language_question(pizzeria, speech):
+    """Locked by a sure utterance (one too short to spot, say), the call's
+    later sentences cost the pool no language question."""
+
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.quiet()
+            c.session.language = "en"
+            await c.line.say(c.render("two large pepperoni pizzas for pickup please"))
+            await c.until(lambda: len(c.session.result.spoken) >= 2)
+            await c.quiet()
+            return c.session
+
+    session = asyncio.run(call())
+    assert session.spotter is not None and session.spotter.tries == 0
+    (exchange,) = session.result.exchanges
+    assert exchange.model == "tiny.en"
+
+
 def test_under_load_the_first_sentence_waits_for_its_language(pizzeria, speech):
     """With the decode pool busy with other calls, the language question
     queues like any utterance, and the sentence is still decoded by the
