@@ -69,11 +69,13 @@ class SttSettings:
     # model's minimum window; 30 s gives Whisper's own full window. The
     # encoder's time grows with the window, and what each model needs was
     # measured on the sample calls' caller turns over µ-law (`callticket
-    # bench stt --model M --window S`): tiny.en loses words below 7 s (word
-    # error rate 0.248 at 10 s, 0.242 at 7 s in 466 / 359 ms on 191 turns,
-    # 0.272 at 5 s), the multilingual base does not (0.237 at 10 s, 0.206
-    # at 5 s on 127 turns, in 1026 / 574 ms). None: 7 s for English-only
-    # models, 5 s for the multilingual one.
+    # bench stt --model M --window S`): tiny.en loops more on a shorter
+    # window (all 381 turns: word error rate 0.230 at 7 s in 355 ms, 0.246
+    # at 5 s, 0.256 at 3 s in 234 ms, with 9.6 / 13.1 tokens decoded per
+    # turn at 7 / 3 s; 0.248 at 10 s in 466 ms on 191 turns), the
+    # multilingual base does not (0.237 at 10 s, 0.206 at 5 s on 127 turns,
+    # in 1026 / 574 ms). None: 7 s for English-only models, 5 s for the
+    # multilingual one.
     window_margin_s: float = 1.0
     min_window_s: float | None = None
     no_speech_threshold: float = 0.6
