@@ -152,12 +152,16 @@ def _turn_latencies(result: dict) -> list[int]:
     return [t["latency_ms"] for t in result["turns"][1:] if t["caller"] and t["latency_ms"]]
 
 
-def _split(per_call: list[list[int]]) -> dict[str, list[int | None]]:
-    """p50 / p95 of first turns and of later ones: a call's first turn is
-    where the language is detected, with the larger model."""
+def _latency_figures(per_call: list[list[int]]) -> dict[str, Any]:
+    """Turns and reply latency p50 / p95 over all turns, then of first turns
+    and of later ones: a call's first turn is where its language is found."""
+    every = [x for lat in per_call for x in lat]
     first = [lat[0] for lat in per_call if lat]
     later = [x for lat in per_call for x in lat[1:]]
     return {
+        "turns": len(every),
+        "latency_ms_p50": _pct(every, 0.50),
+        "latency_ms_p95": _pct(every, 0.95),
         "latency_ms_first_turns": [_pct(first, 0.50), _pct(first, 0.95)],
         "latency_ms_later_turns": [_pct(later, 0.50), _pct(later, 0.95)],
     }
@@ -168,7 +172,6 @@ def _split(per_call: list[list[int]]) -> dict[str, list[int | None]]:
 
 async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
     """One call at a time: the N = 1 latency and ticket_match."""
-    latencies: list[int] = []
     per_call_latencies: list[list[int]] = []
     matched = orders = repeats = corrections = corrected_calls = first_time = 0
     misses = []
@@ -180,8 +183,8 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         voice = caller_voice("en", i)
         stats: dict[str, Any] = {}
         audio = await audio_call(loaded, script, _no_pos, speech=shared_speech(), options=opts, stats=stats)
-        latencies += _turn_latencies(audio)
-        per_call_latencies.append(_turn_latencies(audio))
+        latencies = _turn_latencies(audio)
+        per_call_latencies.append(latencies)
         same = _same(text, audio)
         repeats += stats["repeats"]
         corrections += stats["corrections"]
@@ -193,17 +196,14 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         if not same:
             misses.append(name)
         log(f"{name} [{voice.engine} {voice.voice}]: {'match' if same else 'MISMATCH'} ({audio['outcome']}) "
-            f"latencies {_turn_latencies(audio)}")
+            f"latencies {latencies}")
         if not same:
             for turn in audio["turns"][1:]:
                 if turn["caller"] != turn["heard"]:
                     log(f"    said {turn['caller']!r} heard {turn['heard']!r}")
     return {
         "calls": len(calls),
-        "turns": len(latencies),
-        "latency_ms_p50": _pct(latencies, 0.50),
-        "latency_ms_p95": _pct(latencies, 0.95),
-        **_split(per_call_latencies),
+        **_latency_figures(per_call_latencies),
         "ticket_match": round(matched / len(calls), 3) if calls else None,
         "order_match": round(orders / len(calls), 3) if calls else None,
         # The same figure for the calls each voice engine spoke.
@@ -255,7 +255,6 @@ async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 1
     results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
     sampling = False
     await sampler
-    latencies: list[int] = []
     per_call_latencies: list[list[int]] = []
     completed = matched = 0
     for item in results:
@@ -263,17 +262,13 @@ async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 1
             log(f"N={n}: a call failed: {type(item).__name__}: {item}")
             continue
         text, audio, stats = item
-        latencies += _turn_latencies(audio)
         per_call_latencies.append(_turn_latencies(audio))
         # Completed: the call reached its end and the bot answered every turn in time.
         completed += audio["outcome"] is not None and stats["timeouts"] == 0
         matched += _same(text, audio)
     figures = {
         "n": n,
-        "turns": len(latencies),
-        "latency_ms_p50": _pct(latencies, 0.50),
-        "latency_ms_p95": _pct(latencies, 0.95),
-        **_split(per_call_latencies),
+        **_latency_figures(per_call_latencies),
         "completed": round(completed / n, 3),
         "ticket_match": round(matched / n, 3),
         "rss_mb_peak": round(peak, 1),

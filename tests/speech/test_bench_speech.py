@@ -1,8 +1,8 @@
-"""How `callticket bench speech` decides that an audio call ended like its text run."""
+"""How `callticket bench speech` decides that an audio call ended like its text run, and sums up latency."""
 
 from __future__ import annotations
 
-from bench.speech import _same
+from bench.speech import _latency_figures, _same
 from bench.stt import word_errors
 
 
@@ -31,3 +31,12 @@ def test_speech_to_text_errors_are_counted_in_words_as_written():
     assert word_errors("it shuts off at thirty percent", "It shuts off at 30%.") == (0, 6)
     assert word_errors("Beth", "Death") == (1, 1)
     assert word_errors("a large pizza for pickup", "a large pizza for pickup, a large") == (2, 5)
+
+
+def test_first_turns_are_reported_apart_from_later_ones():
+    # Two calls whose first turns waited for a busy pool; a call with no spoken turn counts for nothing.
+    figures = _latency_figures([[2400, 600, 620, 640], [2600, 610], []])
+    assert figures["turns"] == 6
+    assert figures["latency_ms_first_turns"] == [2400, 2600]
+    assert figures["latency_ms_later_turns"] == [620, 640]
+    assert figures["latency_ms_p50"] == 620 and figures["latency_ms_p95"] == 2600
