@@ -88,8 +88,8 @@ def first_voice(pcm: bytes, voiced_ms: int) -> bytes | None:
     return None
 
 
-def spotting(args: argparse.Namespace, languages: tuple[str, ...]) -> dict[str, Any]:
-    recognizer = Recognizer(SttSettings(model=args.model))
+def spotting(args: argparse.Namespace, settings: SttSettings, languages: tuple[str, ...]) -> dict[str, Any]:
+    recognizer = Recognizer(settings)  # --margin sets the question's window too
     prefixes = [p for p in (first_voice(pcm, args.spot) for *_, pcm in caller_turns()[:: max(1, args.every)]) if p]
     warm = SttRequest(prefixes[0], 8000, None, (), languages, language_only=True)
     recognizer.transcribe_many([warm])
@@ -119,7 +119,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         settings = replace(settings, window_margin_s=args.margin)
     languages = tuple(lang for lang in args.languages.split(",") if lang)
     if args.spot:
-        return spotting(args, languages or ("en", "es", "zh"))
+        return spotting(args, settings, languages or ("en", "es", "zh"))
     recognizer = Recognizer(settings)
     turns = caller_turns()[:: max(1, args.every)]
     recognizer.transcribe(turns[0][3], 8000, None if languages else "en", turns[0][2], languages)  # load, warm
