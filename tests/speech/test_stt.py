@@ -18,6 +18,7 @@ from agi.speech import models
 from agi.speech.stt import (
     Recognizer,
     SttPool,
+    SttRequest,
     SttSettings,
     _pick_language,
     build_prompt,
@@ -168,6 +169,30 @@ def test_one_model_serves_concurrent_utterances(say):
     assert pool.recognizer.loaded == ["tiny.en"] and pool.waiting == 0
     # On a CPU a batch is no cheaper, and each utterance in it would wait for all.
     assert pool.max_batch == (8 if pool.recognizer.model("tiny.en").device == "cuda" else 1)
+
+
+def test_a_busy_pool_batches_only_callers_asked_the_same_question(say):
+    """A batch needs its prompts of one length, and padding a prompt changes
+    what Whisper hears: so only utterances with the same hints share a batch,
+    and each caller is heard exactly as when decoded alone."""
+    recognizer = Recognizer(SttSettings(model="tiny.en", threads=1))
+    menu = ("large pepperoni pizza", "garlic knots", "caesar salad", "pickup", "delivery")
+    yes_no = ("yes", "no", "that's all")
+    asked = [("a large pepperoni pizza for pickup", menu), ("yes please", yes_no),
+             ("garlic knots and a caesar salad", menu), ("no thanks, that's all", yes_no)]
+    audio = [(say(text, CLEAR), hints) for text, hints in asked]
+    alone = [recognizer.transcribe(pcm, 8000, "en", hints).text for pcm, hints in audio]
+    pool = SttPool(recognizer, pool_size=1, max_batch=4)
+    try:
+        busy = pool.submit(SttRequest(say("my name is Jen", CLEAR), 8000, "en", ("Jen", "Kevin")))
+        queued = [pool.submit(SttRequest(pcm, 8000, "en", hints)) for pcm, hints in audio]
+        heard = [future.result(timeout=60) for future in queued]
+        busy.result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert [r.text for r in heard] == alone
+    assert pool.batches == 3  # the name; the two menu answers; the two yes/no answers
+    assert heard[0].compute_ms == heard[2].compute_ms and heard[1].compute_ms == heard[3].compute_ms
 
 
 def test_models_come_from_packages_only(tmp_path):
