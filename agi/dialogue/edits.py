@@ -185,7 +185,10 @@ class EditsMixin:
             )
             if v is not None and v.id != line.variation_id:
                 update["variation_id"], update["variation_name"] = v.id, v.name
-        words = " ".join(t for t in tokenize(norm) if t not in ("make", "it", "that", "actually", "change"))
+        said = [t for t in tokenize(norm) if t not in ("make", "it", "that", "actually", "change")]
+        while said and said[0] in ("a", "an", "the"):
+            said = said[1:]  # "mocha a medium with oat milk" reads as a second, itemless line
+        words = " ".join(said)
         result = parse_order(f"{item.name} {words}", self.catalog, st.language)
         parsed = next((p.line for p in result.lines if p.line.catalog_id == line.catalog_id), None)
         if (
@@ -193,6 +196,9 @@ class EditsMixin:
             and parsed.variation_id
             and "variation_id" not in update
             and parsed.variation_id != line.variation_id
+            # the parse fills in the default size when none is said: "make
+            # that oat milk" on a large mocha keeps it large
+            and parsed.variation_id != item.default_variation
         ):
             update["variation_id"], update["variation_name"] = parsed.variation_id, parsed.variation_name
         if parsed is not None and parsed.modifiers:

@@ -262,6 +262,12 @@ class Builder:
                 continue
             if (mod.id, opt.qualifier) in seen:
                 continue
+            if (opt.qualifier is not Qualifier.NO and group.max is not None
+                    and used_groups.get(group.id, 0) >= group.max):
+                # More than the register allows ("almond milk and oat milk"
+                # of one milk): the first one said is kept and read back.
+                confirm = True
+                continue
             seen.add((mod.id, opt.qualifier))
             used_groups[group.id] = used_groups.get(group.id, 0) + 1
             scores.append(opt.mention.score)

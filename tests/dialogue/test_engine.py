@@ -293,3 +293,35 @@ def test_a_name_said_with_a_rising_tone_is_the_name(pizzeria):
     assert c.controller.engine.state.asking == "name"
     c.say("Ben?")  # how a recogniser writes a name said like a question
     assert c.controller.engine.state.slots.get("name") == "Ben"
+
+
+@pytest.fixture(scope="module")
+def cafe():
+    return load_playbook(ROOT / "playbooks" / "cafe.yaml")
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ("make that oat milk", ("mocha-large", ["milk-oat"])),
+        ("with oat milk instead", ("mocha-large", ["milk-oat"])),
+        ("make it a medium with oat milk", ("mocha-medium", ["milk-oat"])),
+        ("make it a small", ("mocha-small", ["milk-almond"])),
+    ],
+)
+def test_a_change_to_a_drink_keeps_what_the_caller_did_not_change(cafe, change, expected):
+    c = call(cafe, at=datetime(2026, 11, 20, 9, 0))
+    c.say("a large mocha with almond milk")
+    c.say(change)
+    (line,) = c.controller.engine.state.lines
+    assert (line.variation_id, [m.catalog_id for m in line.modifiers]) == expected
+
+
+def test_two_choices_from_a_pick_one_group_are_not_both_rung_up(cafe):
+    """Milk is one per drink in the register: the first milk said is read back, never both."""
+    c = call(cafe, at=datetime(2026, 11, 20, 9, 0))
+    reply = c.say("a large mocha with almond milk and oat milk")
+    assert "did you say 1 large mocha with almond milk?" in reply.lower()
+    c.say("yes")
+    (line,) = c.controller.engine.state.lines
+    assert [m.catalog_id for m in line.modifiers] == ["milk-almond"]
