@@ -496,8 +496,8 @@ class CallSession(CallLoop):
         try:
             try:
                 if spotting is not None:
-                    # The pool answers in order: the language comes back before
-                    # this utterance could be decoded anyway.
+                    # Asked before the caller stopped talking, the language comes
+                    # back before this utterance could be decoded anyway.
                     await asyncio.wait({spotting})
                     language = self._language_for(command.language)
                     if language is not None and early is not None:
@@ -506,8 +506,10 @@ class CallSession(CallLoop):
                 if early is not None:
                     result: SttResult | None = await early
                 else:
+                    # The caller has waited since the end of their speech (on the pool's clock).
+                    since = time.monotonic() - (self.clock() - exchange.speech_end)
                     result = await self.speech.stt.transcribe(
-                        command.pcm, command.sample_rate, language, command.hints, self.languages
+                        command.pcm, command.sample_rate, language, command.hints, self.languages, since
                     )
             except Exception as exc:  # a broken utterance must not end the call
                 log.warning("speech recognition failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})

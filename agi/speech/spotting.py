@@ -11,8 +11,9 @@ so it is decoded like every later one: in English by the English model,
 started at the caller's first pause. Not sure: the utterance is decoded
 with detection, as without spotting.
 
-Under load the pool works in order, so the question is answered before the
-utterance's own decode starts, and the session waits for it. It costs
+Under load the pool serves the longest wait first, and the question was
+asked before the caller stopped talking, so it is answered before the
+utterance's own decode would start, and the session waits for it. It costs
 about what it saves (with one thread: the second of voice about 0.4 s, the
 English model's decode about 0.3 s, against about 0.6 s for the
 multilingual model's), and the utterance's decode is the shorter one.

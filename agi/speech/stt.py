@@ -20,13 +20,14 @@ repetitive) is dropped, and text made of filler alone is returned empty.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import os
 import re
 import threading
 import time
 import zlib
-from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -563,6 +564,15 @@ class SttRequest:
     hints: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     language_only: bool = False  # detect the language among `languages`, decode no words
+    waiting_since: float | None = None  # time.monotonic() when the caller began to wait for it
+
+
+@dataclass(order=True)
+class _Queued:
+    since: float
+    order: int  # first come, first served among equals
+    request: SttRequest = field(compare=False)
+    future: Future[SttResult] = field(compare=False)
 
 
 def _pick_language(scores: Sequence[tuple[str, float]], languages: Sequence[str],
@@ -599,10 +609,15 @@ def _suppressed(tokenizer) -> list[int]:
 class SttPool:
     """The bounded inference pool shared by every call of the process.
 
-    `pool_size` threads decode; each takes the oldest utterance waiting (on
-    a GPU, with up to `max_batch` - 1 more that can share its batch, see
-    `Recognizer.batch_key`). Calls await their result without blocking the
-    event loop; a request cancelled before its batch starts costs nothing.
+    `pool_size` threads decode; each takes the utterance whose caller has
+    waited longest (on a GPU, with up to `max_batch` - 1 more that can share
+    its batch, see `Recognizer.batch_key`). A caller waits from the end of
+    their speech (`waiting_since`); work asked for while a caller still
+    talks (a language question, an early guess) counts from when it was
+    asked. So an utterance whose decode could only start once its language
+    was known is not put behind the questions of callers who started
+    talking later. Calls await their result without blocking the event
+    loop; a request cancelled before its batch starts costs nothing.
     """
 
     def __init__(self, recognizer: Recognizer, pool_size: int | None = None, max_batch: int | None = None):
@@ -616,7 +631,8 @@ class SttPool:
         if max_batch is None:
             max_batch = 8 if _device(recognizer.settings.device) == "cuda" else 1
         self.max_batch = max_batch
-        self._pending: deque[tuple[SttRequest, Future[SttResult]]] = deque()
+        self._pending: list[_Queued] = []  # a heap: the longest waiting first
+        self._order = itertools.count()
         self._cv = threading.Condition()
         self._busy = 0
         self._closed = False
@@ -638,7 +654,8 @@ class SttPool:
         with self._cv:
             if self._closed:
                 raise RuntimeError("the speech recognition pool is shut down")
-            self._pending.append((request, future))
+            since = request.waiting_since if request.waiting_since is not None else time.monotonic()
+            heapq.heappush(self._pending, _Queued(since, next(self._order), request, future))
             self._cv.notify()
         return future
 
@@ -649,8 +666,11 @@ class SttPool:
         language: str | None = None,
         hints: Sequence[str] = (),
         languages: Sequence[str] = (),
+        waiting_since: float | None = None,
     ) -> SttResult:
-        future = self.submit(SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages)))
+        """`waiting_since`: when (time.monotonic()) the caller stopped talking, if they wait for this."""
+        future = self.submit(SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages),
+                                        waiting_since=waiting_since))
         return await asyncio.wrap_future(future)
 
     async def detect_language(self, pcm: bytes, sample_rate: int, languages: Sequence[str]) -> SttResult:
@@ -661,8 +681,8 @@ class SttPool:
     def shutdown(self) -> None:
         with self._cv:
             self._closed = True
-            for _, future in self._pending:
-                future.cancel()
+            for queued in self._pending:
+                queued.future.cancel()
             self._pending.clear()
             self._cv.notify_all()
 
@@ -694,22 +714,23 @@ class SttPool:
                     fut.set_result(outcome[index])
 
     def _take(self) -> list[tuple[SttRequest, Future[SttResult]]]:
-        """The oldest live request and the next queued ones with its batch key (lock held)."""
+        """The longest-waiting live request and the next queued ones with its batch key (lock held)."""
         batch: list[tuple[SttRequest, Future[SttResult]]] = []
         key = None
-        kept: deque[tuple[SttRequest, Future[SttResult]]] = deque()
+        kept: list[_Queued] = []
         while self._pending and len(batch) < self.max_batch:
-            req, fut = self._pending.popleft()
+            queued = heapq.heappop(self._pending)
+            req, fut = queued.request, queued.future
             if fut.cancelled():
                 continue
             this = self.recognizer.batch_key(req)
             if key is not None and this != key:
-                kept.append((req, fut))
+                kept.append(queued)
             elif fut.set_running_or_notify_cancel():
                 batch.append((req, fut))
                 key = this
-        kept.extend(self._pending)
-        self._pending = kept
+        for queued in kept:
+            heapq.heappush(self._pending, queued)
         return batch
 
 

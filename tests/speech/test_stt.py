@@ -231,3 +231,25 @@ def test_written_numbers_and_echoes_are_tidied():
     assert tidy("3,000 24th Street") == "3000 24th Street"
     assert tidy("Saturday, Saturday, Saturday,") == "Saturday"
     assert tidy("room 1010 for 100 people") == "room 1010 for 100 people"  # not times
+
+
+def test_a_caller_who_waits_is_heard_before_work_for_callers_still_talking(say):
+    """A decode that could only start once its caller's language was known
+    goes ahead of questions asked for callers who are still talking."""
+    import time
+
+    pool = SttPool(Recognizer(SttSettings(model="tiny.en", threads=1)), pool_size=1)
+    finished: list[str] = []
+    try:
+        busy = pool.submit(SttRequest(say("my name is Jen", CLEAR), 8000, "en"))
+        still_talking = pool.submit(SttRequest(say("no thanks", CLEAR), 8000, "en"))
+        waiting = pool.submit(SttRequest(say("yes please", CLEAR), 8000, "en",
+                                         waiting_since=time.monotonic() - 2.0))
+        for name, future in (("still talking", still_talking), ("waiting", waiting)):
+            future.add_done_callback(lambda _, name=name: finished.append(name))
+        busy.result(timeout=60)
+        assert "yes" in words(waiting.result(timeout=60).text)
+        still_talking.result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert finished == ["waiting", "still talking"]
