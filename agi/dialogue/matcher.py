@@ -364,6 +364,28 @@ class CatalogMatcher:
                 found.update(self._frozen[(word,)])
         return _mention(tuple(found), i, i + 1, tokens, _HEAD) if len(found) == 1 else None
 
+    def name_goes_on(self, hit: Mention, tokens: list[str]) -> Mention | None:
+        """A one-word guess at an item whose name the next words finish.
+
+        Speech recognition splits a word: 'match of latte', 'match latte' is
+        one matcha latte, not a matcha latte and a latte."""
+        if hit.end - hit.start != 1 or hit.kind != "item" or hit.item_id is None:
+            return None
+        item = self.catalog.item(hit.item_id)
+        if item is None:
+            return None
+        for _lang, name in self._names(item):
+            words = tokenize(name)
+            if len(words) < 2 or fuzz.ratio(tokens[hit.start], words[0]) < 80:
+                continue
+            for skip in (0, 1):
+                end = hit.end + skip + len(words) - 1
+                if (skip and (hit.end >= len(tokens) or tokens[hit.end] not in _SPLIT_FILLERS)) or end > len(tokens):
+                    continue
+                if tokens[hit.end + skip : end] == words[1:]:
+                    return _mention(hit.candidates, hit.start, end, tokens, hit.score)
+        return None
+
     def is_generic_head(self, mention: Mention) -> bool:
         """A one-word name that ends several other names ('coffee' in 'drip coffee', 'espresso coffee')."""
         return mention.end - mention.start == 1 and mention.text in self.generic_heads
@@ -418,6 +440,10 @@ class CatalogMatcher:
 
         labels = label_tokens(tokenize(text), self, self.language)
         return [lb.mention for lb in labels if lb.mention is not None and lb.mention.kind != "category"]
+
+
+# What a recogniser puts inside a split word ("matcha" -> "match a", "match of").
+_SPLIT_FILLERS = {"a", "of", "the"}
 
 
 def _phonetic_key(text: str) -> str:

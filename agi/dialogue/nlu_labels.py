@@ -124,17 +124,21 @@ def _second_chance(out: list[Label], tokens: list[str], m: CatalogMatcher) -> li
                 fuzzy_budget -= 1
                 hit = m.fuzzy_at(tokens, i, free)
             if hit is not None:
+                longer = m.name_goes_on(hit, tokens)
+                if longer is not None and all(ev.end <= longer.end for ev in out if hit.end <= ev.start < longer.end):
+                    hit = longer  # and not when the words are the start of a longer name
                 found[hit.start] = hit
                 for k in range(hit.start, hit.end):
                     free[k] = False
         if found:
+            inside = {k for hit in found.values() for k in range(hit.start + 1, hit.end)}
             merged: list[Label] = []
             for ev in out:
                 if ev.kind == "word" and ev.start in found:
                     hit = found[ev.start]
                     merged.append(Label("span", hit.start, hit.end, mention=hit))
-                elif ev.kind == "word" and not free[ev.start]:
-                    continue  # swallowed by a multi-word fuzzy hit
+                elif ev.start in inside:
+                    continue  # swallowed by a multi-word hit
                 else:
                     merged.append(ev)
             out = merged

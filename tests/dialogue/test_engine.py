@@ -325,3 +325,20 @@ def test_two_choices_from_a_pick_one_group_are_not_both_rung_up(cafe):
     c.say("yes")
     (line,) = c.controller.engine.state.lines
     assert [m.catalog_id for m in line.modifiers] == ["milk-almond"]
+
+
+@pytest.mark.parametrize("heard", ["can I get a match of latte", "can I get a match latte"])
+def test_a_name_heard_in_two_pieces_is_one_item(cafe, heard):
+    """Whisper splits 'matcha' ('match of latte'): that is the (86'd) matcha
+    latte, not a matcha latte and a plain latte slipped into the order."""
+    c = call(cafe, at=datetime(2026, 11, 20, 10, 0))
+    assert "matcha latte is not available" in c.say(heard).lower()
+    c.say("yes")
+    assert [line.catalog_id for line in c.controller.engine.state.lines] == ["chai-latte"]
+
+
+def test_a_latte_and_a_matcha_latte_are_two_things(cafe):
+    c = call(cafe, at=datetime(2026, 11, 20, 10, 0))
+    c.say("a latte and a matcha latte")
+    c.say("yes")
+    assert sorted(line.catalog_id for line in c.controller.engine.state.lines) == ["chai-latte", "latte"]
