@@ -374,16 +374,15 @@ class CatalogMatcher:
         item = self.catalog.item(hit.item_id)
         if item is None:
             return None
+        after = tokens[hit.end :]
         for _lang, name in self._names(item):
-            words = tokenize(name)
-            if len(words) < 2 or fuzz.ratio(tokens[hit.start], words[0]) < 80:
+            first, *rest = tokenize(name) or [""]
+            if not rest or fuzz.ratio(tokens[hit.start], first) < 80:
                 continue
-            for skip in (0, 1):
-                end = hit.end + skip + len(words) - 1
-                if (skip and (hit.end >= len(tokens) or tokens[hit.end] not in _SPLIT_FILLERS)) or end > len(tokens):
-                    continue
-                if tokens[hit.end + skip : end] == words[1:]:
-                    return _mention(hit.candidates, hit.start, end, tokens, hit.score)
+            if after[: len(rest)] == rest:
+                return _mention(hit.candidates, hit.start, hit.end + len(rest), tokens, hit.score)
+            if after[:1] and after[0] in _SPLIT_FILLERS and after[1 : 1 + len(rest)] == rest:
+                return _mention(hit.candidates, hit.start, hit.end + 1 + len(rest), tokens, hit.score)
         return None
 
     def is_generic_head(self, mention: Mention) -> bool:
