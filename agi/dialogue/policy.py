@@ -23,9 +23,20 @@ class Decision:
     prompt: str = "transfer_escalate"
 
 
+# A person the caller wants sent out, not put on the line: "an electric
+# person" (an electrician, misheard), "the repair person", "somebody to fix
+# the furnace". Words that may stand before "person" in a request for one:
+_PERSON_ON_THE_LINE = r"a|an|the|real|live|actual|human|to|with|another|one|some|any|your|that|this"
+_SERVICE_WORKER = re.compile(
+    rf"\b(?!(?:{_PERSON_ON_THE_LINE})\b)[a-z]+ (?:person|people)\b"
+    r"|\b(?:somebody|someone) (?:who|that) (?!can help|could help)"
+    r"|\b(?:somebody|someone|a person|person) to (?!talk|speak|chat|help|answer)[a-z]+\b"
+)
+
+
 def wants_person(text: str, language: str) -> bool:
     """'can I talk to a person', 'operator', 'hablar con alguien', '转人工'."""
-    norm = lexicon.normalise(text)
+    norm = _SERVICE_WORKER.sub(" ", lexicon.normalise(text)).strip()
     for lang in {language, "en", "es", "zh"}:
         noun = lexicon.contains(norm, lexicon.TRANSFER[lang])
         if noun is None:

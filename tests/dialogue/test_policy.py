@@ -29,6 +29,9 @@ def pb():
         ("quiero hablar con una persona", "es"),
         ("páseme con el gerente", "es"),
         ("operador", "es"),
+        ("is there a person I can talk to", "en"),
+        ("I need a person who can help me", "en"),
+        ("the delivery person was rude, let me talk to a manager", "en"),
         ("转人工", "zh"),
         ("我要找真人", "zh"),
         ("请帮我接客服", "zh"),
@@ -43,6 +46,19 @@ def test_person_requests(text, lang):
     ["two large pepperoni pizzas", "personal pan pizza please", "yes", "pickup at six", "una pizza grande"],
 )
 def test_orders_are_not_person_requests(text):
+    assert not policy.wants_person(text, "en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I need an electric person, half the outlets stopped working",  # "electrician", misheard
+        "can you send the repair person tomorrow",
+        "I need somebody to fix my furnace",
+        "I need somebody who can look at the water heater",
+    ],
+)
+def test_a_worker_to_send_out_is_not_a_request_for_a_person_on_the_line(text):
     assert not policy.wants_person(text, "en")
 
 
