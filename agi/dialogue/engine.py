@@ -281,7 +281,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             st.order_done = True
 
         if self.state.pending is not None and self.state.pending.kind in ("guess", "alternative", "service", "which"):
-            return Reply(" ".join(notes), hints=self._yes_no_hints())
+            return Reply(" ".join(notes), hints=self._hints())
 
         if not (changed or added or got_slots or notes):
             if policy.prankish(text):
@@ -433,7 +433,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             if added:
                 items = P.join_list([self._describe(self._priced_line(line)) for line in added], lang)
                 lead = lead + [P.say("added", lang, items=items).split(". ")[0].rstrip(".") + "."]
-            return Reply(" ".join(lead + [text]), hints=self._detail_hints(index, what))
+            return Reply(" ".join(lead + [text]), hints=self._hints())
         if self.pb.ticket.items and not st.order_done:
             st.asking = "more"
             if added:
@@ -446,13 +446,13 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return Reply(" ".join(lead + [text]), hints=self._hints())
         upsell = self._upsell()
         if upsell is not None:
-            return Reply(" ".join(lead + [upsell]), hints=self._yes_no_hints())
+            return Reply(" ".join(lead + [upsell]), hints=self._hints())
         missing = self._missing_slots()
         if missing:
             st.asking = missing[0].id
             return Reply(" ".join(lead + [self._ask(missing[0])]), hints=self._hints())
         st.asking = "readback"
-        return Reply(" ".join(lead + [self._readback()]), hints=self._yes_no_hints())
+        return Reply(" ".join(lead + [self._readback()]), hints=self._hints())
 
     def _incomplete_line(self) -> tuple[int, str] | None:
         """The first line missing a size or a required option with no default."""
@@ -660,17 +660,27 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
 
     # ------------------------------------------------------------ hints
 
-    def _yes_no_hints(self) -> tuple[str, ...]:
-        return hints.yes_no(self.state.language)
-
     def _hints(self) -> tuple[str, ...]:
-        """Words the caller is likely to say next, to bias speech recognition."""
+        """Words the caller is likely to say next, to bias speech recognition.
+
+        Worked out from the question in the air, so a question asked again
+        ("Sorry, I didn't catch that. Shall I place the order?") gets the
+        same hints as the first time."""
         st = self.state
         lang = st.language
-        if st.pending is not None and st.pending.kind == "callerid":
-            # "Is 303 555 0101 the best number?" wants a yes or a no; with no
-            # hint at all tiny.en let a formant voice's "yes" go as no speech.
-            return self._yes_no_hints()
+        if st.pending is not None:
+            if st.pending.kind == "which":
+                return hints.limit(tuple(line.name for line in st.pending.lines))
+            # A yes or a no ("Is 303 555 0101 the best number?", "Did you
+            # say ...?", "Would you like ... instead?"); with no hint at all
+            # tiny.en let a formant voice's "yes" go as no speech.
+            return hints.yes_no(lang)
+        if st.asking == "readback":
+            return hints.yes_no(lang)
+        if st.asking and st.asking.startswith("detail:"):
+            _, index, what = st.asking.split(":", 2)
+            if int(index) < len(st.lines):
+                return self._detail_hints(int(index), what)
         spec = self._slot_spec(st.asking)
         if spec is not None:
             return hints.limit(hints.for_slot(spec, self.pb, self.catalog, lang))

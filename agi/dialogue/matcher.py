@@ -48,6 +48,7 @@ _LOOSE = 0.95  # "chicken bacon ranch" for "chicken and bacon ranch"
 _HEAD = 0.8  # a word of exactly one thing's names: "vinegar" for "red wine vinegar", or "mayo" for "mayonnaise"
 _PHONETIC = 0.75  # sounds the same, spelled far apart: "peeza"
 _FUZZY_MIN = 0.84
+_SPLIT_WORD = 0.88  # "pet peroni" run together is 0.89 of "pepperoni"
 _FUZZY_MIN_LEN = 4
 
 
@@ -410,8 +411,11 @@ class CatalogMatcher:
                 key = self._choice_keys[index]
                 squeezed = fuzz.ratio(query.replace(" ", ""), choice.replace(" ", "")) / 100
                 score = max(ratio / 100, squeezed)
-                if len(key) != len(window) and score < 0.9:
-                    score -= 0.05  # a different number of words is weaker evidence
+                # A different number of words is weaker evidence, unless the
+                # letters run together are nearly the name: a recogniser
+                # splits a word it does not know ("pet peroni").
+                if len(key) != len(window) and score < 0.9 and squeezed < _SPLIT_WORD:
+                    score -= 0.05
             sounds = self._phonetic.get(_phonetic_key(query))
             if sounds:
                 pkey = min(sounds, key=lambda k: -fuzz.ratio(query, " ".join(k)))
