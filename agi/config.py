@@ -137,7 +137,10 @@ class SttConfig(_Strict):
     model: str = Field("auto", description="auto (tiny.en for English, base for the rest) | tiny.en | base | a directory")
     pool_size: int = Field(2, ge=1, le=256, description="decodes at once, shared by every call")
     threads: int = Field(2, ge=1, le=256, description="CPU threads per decode")
-    compute_type: str | None = Field(None, description="default int8 on CPU, float16 on CUDA")
+    compute_type: str | None = Field(None, description="weights for a decode that runs alone: default int8 on CPU, "
+                                     "float16 on CUDA; float32 hears more words right and needs more memory bandwidth")
+    busy_compute_type: str | None = Field(
+        None, description="weights for a decode started while another runs or waits: default compute_type")
 
 
 class TtsConfig(_Strict):

@@ -16,7 +16,9 @@ time -> VAD -> STT -> dialogue -> TTS -> paced playout). Figures:
 * concurrency: N = 1, 5, 10, 20, 40 calls at once in this one process, each
   streamed in real time: p95 latency and the share of calls completed;
 * rss_mb: the process after the models loaded, and per added call;
-* rtf: speech-to-text compute time per second of audio;
+* rtf: speech-to-text compute time per second of audio; stt_weights: the
+  weights of a decode alone and of one taken while others wait, and
+  stt_busy_batches: how many decodes started while another ran or waited;
 * latency_ms_turn1 / turn10: a 12-turn call, reply latency must not grow.
 
 Spanish and Chinese calls are left out: espeak-ng's synthetic es/zh speech is
@@ -46,6 +48,7 @@ from agi.playbook import LoadedPlaybook, load_playbook
 from agi.session import shared_speech
 from agi.simulate import Script, run_script
 from agi.simulate_audio import AudioOptions, as_written, audio_call, caller_voice
+from agi.speech.stt import compute_types
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = ROOT / "tests" / "dialogue" / "calls"
@@ -335,6 +338,8 @@ async def measure(args: argparse.Namespace, log) -> dict[str, Any]:
             "stt_utterances": stats.utterances,
             "stt_ms_mean": round(stats.compute_s / stats.utterances * 1000) if stats.utterances else None,
             "models_loaded": speech.stt.recognizer.loaded,
+            "stt_weights": dict(zip(("alone", "busy"), compute_types(speech.stt.recognizer.settings))),
+            "stt_busy_batches": stats.busy_batches,
         }
     )
     return figures

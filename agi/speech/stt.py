@@ -55,7 +55,23 @@ class SttSettings:
     # for language detection; "tiny.en" / "base" / a directory: that model only.
     model: str = "auto"
     device: str = "auto"  # cpu | cuda | auto
-    compute_type: str | None = None  # default int8 on CPU, float16 on CUDA
+    # Weights for a decode that runs alone (None: int8 on CPU, float16 on
+    # CUDA), and for one started while another runs or waits (None: the
+    # same). float32 hears more words right: the sample calls' caller turns
+    # over µ-law, the same audio each time, one decode at a time on two
+    # EPYC cores (AVX2): tiny.en word error rate 0.209 in 369 ms float32
+    # against 0.237 in 354 ms int8 (turns with a word wrong 0.40 / 0.48, 191
+    # turns), base 0.227 in 474 ms against 0.248 in 609 ms (127 turns). But
+    # two float32 decodes at once starve each other of memory bandwidth (20
+    # calls at once, float32 only: p95 4829 ms, RTF 0.333, against 2941-4390
+    # ms and 0.259 with int8), and even float32 alone with int8 under load
+    # measured one call at a time at p95 866 ms (against 677-737 ms all
+    # int8) with no more tickets right. So int8 is the default here; a host
+    # with more memory bandwidth may set compute_type float32 and keep
+    # busy_compute_type int8. Each set of weights is loaded once (float32
+    # takes about 4 bytes a weight, int8 1).
+    compute_type: str | None = None
+    busy_compute_type: str | None = None
     # Decodes running at once (one model, shared) x CPU threads each. Two
     # threads nearly halve one decode on two EPYC cores (tiny.en 466 -> 251
     # ms, base 1153 -> 725 ms on a 10 s window), which is what one call
@@ -102,6 +118,7 @@ class SttResult:
     language_probability: float | None = None
     tokens: int = 0  # decoded, looped ones included: what the decode cost
     model: str | None = None  # which model heard it (tiny.en, base, a directory)
+    weights: str | None = None  # its compute type: float32, int8, float16
 
 
 @dataclass
@@ -110,6 +127,7 @@ class SttStats:
     audio_s: float = 0.0
     compute_s: float = 0.0
     dropped: int = 0
+    busy_batches: int = 0  # started while another decode ran or waited
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -249,13 +267,19 @@ def _device(requested: str) -> str:
         return "cpu"
 
 
+def compute_types(settings: SttSettings) -> tuple[str, str]:
+    """(weights for a decode that runs alone, for one started while another runs or waits)."""
+    device = _device(settings.device)
+    alone = settings.compute_type or ("float16" if device == "cuda" else "int8")
+    return alone, settings.busy_compute_type or alone
+
+
 class _LoadedModel:
-    def __init__(self, path: Path, settings: SttSettings):
+    def __init__(self, path: Path, settings: SttSettings, compute: str):
         _quiet_idle_threads()
         from faster_whisper import WhisperModel
 
         device = _device(settings.device)
-        compute = settings.compute_type or ("float16" if device == "cuda" else "int8")
         self.path = path
         self.device = device
         self.compute_type = compute
@@ -290,7 +314,7 @@ class Recognizer:
 
     def __init__(self, settings: SttSettings | None = None):
         self.settings = settings or SttSettings()
-        self._models: dict[str, _LoadedModel] = {}
+        self._models: dict[tuple[str, str], _LoadedModel] = {}
         self._load_lock = threading.Lock()
         self.stats = SttStats()
 
@@ -314,22 +338,27 @@ class Recognizer:
         wanted = [language] if language else list(languages)
         return models.ENGLISH if wanted and all(l == "en" for l in wanted) else models.MULTILINGUAL
 
-    def model(self, kind: str) -> _LoadedModel:
-        loaded = self._models.get(kind)
+    def model(self, kind: str, busy: bool = False) -> _LoadedModel:
+        """The weights of `kind`: for a decode that runs alone, or for one started while another runs or waits."""
+        compute = compute_types(self.settings)[1 if busy else 0]
+        loaded = self._models.get((kind, compute))
         if loaded is not None:
             return loaded
         with self._load_lock:
-            loaded = self._models.get(kind)
+            loaded = self._models.get((kind, compute))
             if loaded is None:
-                loaded = _LoadedModel(models.resolve(kind, self.settings.cache_dir), self.settings)
-                self._models[kind] = loaded
+                loaded = _LoadedModel(models.resolve(kind, self.settings.cache_dir), self.settings, compute)
+                self._models[(kind, compute)] = loaded
             return loaded
 
     def warm(self, languages: Sequence[str] = ("en",)) -> list[str]:
         """Load the model(s) these languages need now rather than on the first utterance."""
         kinds = {self._kind_for(None, [lang]) for lang in languages} | {self._kind_for(None, languages)}
+        alone, busy = compute_types(self.settings)
         for kind in sorted(kinds):
             self.model(kind)
+            if busy != alone:
+                self.model(kind, busy=True)
         return sorted(kinds)
 
     def detects(self, languages: Sequence[str]) -> bool:
@@ -338,7 +367,7 @@ class Recognizer:
 
     @property
     def loaded(self) -> list[str]:
-        return sorted(self._models)
+        return sorted({kind for kind, _ in self._models})
 
     # ------------------------------------------------------------ recognition
 
@@ -357,11 +386,13 @@ class Recognizer:
         """
         return self.transcribe_many([SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages))])[0]
 
-    def transcribe_many(self, requests: Sequence[SttRequest]) -> list[SttResult]:
+    def transcribe_many(self, requests: Sequence[SttRequest], busy: bool = False) -> list[SttResult]:
         """Recognise several utterances (of different calls) in one batch.
 
         The encoder and the decoder run once for the whole batch, which a GPU
         does in about the time of one; a CPU takes as long as one by one.
+        `busy`: another decode runs or waits, so the weights that share the
+        machine best are used (`SttSettings.busy_compute_type`).
         """
         started = time.perf_counter()
         results: list[SttResult | None] = [None] * len(requests)
@@ -376,9 +407,10 @@ class Recognizer:
             groups.setdefault(self.batch_key(req), []).append((i, audio, audio_ms, req))
         for (kind, language_only, _), items in groups.items():
             work = self._detect if language_only else self._decode
-            decoded = work(self.model(kind), [(audio, req) for _, audio, _, req in items])
+            loaded = self.model(kind, busy)
+            decoded = work(loaded, [(audio, req) for _, audio, _, req in items])
             for (i, _, audio_ms, _), result in zip(items, decoded):
-                results[i] = replace(result, audio_ms=audio_ms, model=kind)
+                results[i] = replace(result, audio_ms=audio_ms, model=kind, weights=loaded.compute_type)
         compute_ms = int((time.perf_counter() - started) * 1000)
         done = [replace(r, compute_ms=compute_ms) for r in results if r is not None]
         assert len(done) == len(requests)
@@ -390,6 +422,7 @@ class Recognizer:
                     self.stats.dropped += r.dropped is not None
             # Batch time counts once: the RTF is compute per second of audio.
             self.stats.compute_s += compute_ms / 1000 if groups else 0.0
+            self.stats.busy_batches += busy and bool(groups)
         return done
 
     def _window(self, frames: int, min_window_s: float) -> int:
@@ -695,11 +728,13 @@ class SttPool:
                     return
                 batch = self._take()
                 self._busy += len(batch)
+                # Another decode runs, or someone waits behind this one.
+                busy = bool(self._pending) or self._busy > len(batch)
             if not batch:
                 continue
             outcome: list[SttResult] | Exception
             try:
-                outcome = self.recognizer.transcribe_many([req for req, _ in batch])
+                outcome = self.recognizer.transcribe_many([req for req, _ in batch], busy)
                 self.batches += 1
             except Exception as exc:  # one bad batch fails its requests, never the pool
                 outcome = exc
@@ -760,5 +795,9 @@ def settings_from_env(**overrides: object) -> SttSettings:
         values["pool_size"] = int(env["CALLTICKET_STT_POOL"])
     if env.get("CALLTICKET_STT_DEVICE"):
         values["device"] = env["CALLTICKET_STT_DEVICE"]
+    if env.get("CALLTICKET_STT_COMPUTE_TYPE"):
+        values["compute_type"] = env["CALLTICKET_STT_COMPUTE_TYPE"]
+    if env.get("CALLTICKET_STT_BUSY_COMPUTE_TYPE"):
+        values["busy_compute_type"] = env["CALLTICKET_STT_BUSY_COMPUTE_TYPE"]
     values.update(overrides)
     return SttSettings(**values)  # type: ignore[arg-type]

@@ -253,3 +253,24 @@ def test_a_caller_who_waits_is_heard_before_work_for_callers_still_talking(say):
     finally:
         pool.shutdown()
     assert finished == ["waiting", "still talking"]
+
+
+def test_a_decode_alone_gets_the_precise_weights_and_a_queue_the_fast_ones(say):
+    """With `compute_type: float32` and `busy_compute_type: int8`, a decode
+    alone is heard with float32 weights (fewer wrong words), one started
+    while others wait with int8 ones (two float32 decodes at once starve
+    each other of memory bandwidth on a CPU)."""
+    settings = SttSettings(model="tiny.en", threads=1, device="cpu", compute_type="float32", busy_compute_type="int8")
+    pool = SttPool(Recognizer(settings), pool_size=1)
+    try:
+        alone = pool.submit(SttRequest(say("yes please", CLEAR), 8000, "en")).result(timeout=60)
+        # The first may start before the others are queued; the second is
+        # taken while the third waits, the third with nobody behind it.
+        texts = ("a large pepperoni pizza", "my name is Jen", "no thanks")
+        queued = [pool.submit(SttRequest(say(text, CLEAR), 8000, "en")) for text in texts]
+        _, second, third = (future.result(timeout=60) for future in queued)
+    finally:
+        pool.shutdown()
+    assert "yes" in words(alone.text) and alone.weights == "float32"
+    assert "jen" in words(second.text) and second.weights == "int8"
+    assert "thanks" in words(third.text) and third.weights == "float32"
