@@ -25,18 +25,22 @@ class Decision:
 
 # A person the caller wants sent out, not put on the line: "an electric
 # person" (an electrician, misheard), "the repair person", "somebody to fix
-# the furnace". Words that may stand before "person" in a request for one:
+# the furnace"; unless the caller asks to talk ("let me speak to the delivery
+# person"). Words that may stand before "person" in a request for one:
 _PERSON_ON_THE_LINE = r"a|an|the|real|live|actual|human|to|with|another|one|some|any|your|that|this"
 _SERVICE_WORKER = re.compile(
     rf"\b(?!(?:{_PERSON_ON_THE_LINE})\b)[a-z]+ (?:person|people)\b"
     r"|\b(?:somebody|someone) (?:who|that) (?!can help|could help)"
     r"|\b(?:somebody|someone|a person|person) to (?!talk|speak|chat|help|answer)[a-z]+\b"
 )
+_CONVERSE = re.compile(r"\b(?:talk|speak|chat|connect|transfer|put me through)\b")
 
 
 def wants_person(text: str, language: str) -> bool:
     """'can I talk to a person', 'operator', 'hablar con alguien', '转人工'."""
-    norm = _SERVICE_WORKER.sub(" ", lexicon.normalise(text)).strip()
+    norm = lexicon.normalise(text)
+    if not _CONVERSE.search(norm):
+        norm = _SERVICE_WORKER.sub(" ", norm).strip()
     for lang in {language, "en", "es", "zh"}:
         noun = lexicon.contains(norm, lexicon.TRANSFER[lang])
         if noun is None:

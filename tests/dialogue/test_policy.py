@@ -32,6 +32,7 @@ def pb():
         ("is there a person I can talk to", "en"),
         ("I need a person who can help me", "en"),
         ("the delivery person was rude, let me talk to a manager", "en"),
+        ("I want to speak to the delivery person", "en"),
         ("转人工", "zh"),
         ("我要找真人", "zh"),
         ("请帮我接客服", "zh"),
