@@ -274,6 +274,7 @@ class EditsMixin:
         if out_of:
             notes.append(P.say("out_of", lang, names=P.join_list(out_of, lang)))
         self._append(sure)
+        st.uncounted += [p.line for p in result.lines if p.count_unsaid and any(p.line is line for line in sure)]
         for un in result.unavailable:
             item = self._unavailable_item(un)
             if item is None:

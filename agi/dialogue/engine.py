@@ -24,7 +24,7 @@ from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
 from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.nlu_result import ParsedLine
-from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.nlu_text import plural_variants, tokenize
 from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Action, Reply
@@ -430,7 +430,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             index, what = detail
             st.asking = f"detail:{index}:{what}"
             text = self._detail_question(index, what)
-            if added:
+            if added and what != "count":  # not "1 large pepperoni pizza. How many ...?"
                 items = P.join_list([self._describe(self._priced_line(line)) for line in added], lang)
                 lead = lead + [P.say("added", lang, items=items).split(". ")[0].rstrip(".") + "."]
             return Reply(" ".join(lead + [text]), hints=self._hints())
@@ -471,6 +471,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
                     continue  # nested groups are asked once their parent is chosen
                 if not chosen & {o.id for o in group.options}:
                     return index, group.id
+            if any(line is u for u in self.state.uncounted):
+                return index, "count"
         return None
 
     def _detail_question(self, index: int, what: str) -> str:
@@ -479,6 +481,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         item = self.catalog.item(line.catalog_id)
         assert item is not None
         name = item.display_name(lang)
+        if what == "count":
+            return P.say("ask_count", lang, item=self._plural_name(line, name))
         if what == "size":
             options = [v.display_name(lang) for v in item.variations if v.available]
             return P.say("ask_size", lang, item=name, options=P.join_list(options, lang, "or"))
@@ -493,7 +497,22 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             options=P.join_list(options, lang, "or"),
         )
 
+    def _plural_name(self, line: OrderLine, name: str) -> str:
+        """'large pepperoni pizzas': the line's size and name, its last word in the plural."""
+        lang = self.state.language
+        if lang == "zh":
+            return name
+        words = name.split()
+        plural = plural_variants(tuple(words), lang)
+        if plural:
+            words = list(plural[0])
+        if line.variation_name and lang == "en":
+            words.insert(0, line.variation_name.lower())
+        return " ".join(words)
+
     def _detail_hints(self, index: int, what: str) -> tuple[str, ...]:
+        if what == "count":
+            return hints.counts(self.state.language)
         item = self.catalog.item(self.state.lines[index].catalog_id)
         if item is None:
             return ()
@@ -507,8 +526,10 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         st = self.state
         if not (st.asking or "").startswith("detail:"):
             return None
-        _, index_s, _what = st.asking.split(":", 2)  # type: ignore[union-attr]
+        _, index_s, what = st.asking.split(":", 2)  # type: ignore[union-attr]
         index = int(index_s)
+        if what == "count" and index < len(st.lines):
+            return self._answer_count(index, norm)
         if index >= len(st.lines) or self.mentions(norm, ("item",)):
             return None
         notes: list[str] = []
@@ -520,6 +541,26 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return None
         self._fill_slots(self._raw_text, norm, True, notes)  # "large, for pickup": the pickup counts too
         return self._next(lead=notes)
+
+    def _answer_count(self, index: int, norm: str) -> Reply | None:
+        """'three' / 'two of them' / 'two pepperoni pizzas' to 'how many?'.
+        Asked once: any other answer is taken as words like any other, and
+        the line keeps the one it was rung up with."""
+        st = self.state
+        line = st.lines[index]
+        st.uncounted = [u for u in st.uncounted if u is not line]
+        tokens = tokenize(norm)
+        qty = next((q[0] for i in range(len(tokens)) if tokens[i] not in ("a", "an", "un", "una")
+                    and (q := parse_quantity(tokens, i)) is not None), None)
+        named = {m.item_id for m in self.mentions(norm, ("item",))}
+        if qty is None or qty < 1 or not named <= {line.catalog_id}:
+            return None
+        if qty > self.pb.ticket.max_quantity:
+            return self._refuse(f"absurd quantity: {qty} x {line.name}", "refuse_quantity")
+        st.lines[index] = line.model_copy(update={"quantity": qty})
+        notes: list[str] = []
+        self._fill_slots(self._raw_text, norm, True, notes)  # "two, for pickup"
+        return self._next(lead=notes, added=[st.lines[index]])
 
     def _upsell(self) -> str | None:
         st = self.state

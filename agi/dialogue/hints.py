@@ -36,6 +36,18 @@ _EXAMPLE_NAMES = {
     "es": ("Juan García", "María", "José Hernández", "Carmen", "Luis", "Ana López", "Miguel", "Rosa"),
     "zh": ("王伟", "李娜", "张敏", "刘洋", "陈静"),
 }
+# The answers to "how many?".
+_COUNTS = {
+    "en": ("just one", "two", "three", "four", "five", "six"),
+    "es": ("una", "dos", "tres", "cuatro", "cinco"),
+    "zh": ("一份", "两份", "三份", "四份"),
+}
+
+
+def counts(language: str) -> tuple[str, ...]:
+    return _COUNTS.get(language, _COUNTS["en"])
+
+
 # The days a caller names when asked which day: a closed set, unlike times.
 _DAYS = {
     "en": ("today", "tomorrow", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),

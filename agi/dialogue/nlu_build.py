@@ -16,7 +16,7 @@ from agi.dialogue.matcher import CONFIRM_BELOW, CatalogMatcher, Mention
 from agi.dialogue.nlu_drafts import Draft, Opt, fits_any, probe
 from agi.dialogue.nlu_labels import Label
 from agi.dialogue.nlu_result import ParsedLine, ParseResult, PartialLine, Unavailable
-from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.nlu_text import plural_variants, tokenize
 from agi.tickets import LineModifier, OrderLine, Qualifier, modifier_price
 
 _INFERRED = 0.9  # confidence of an item named only by its options
@@ -37,6 +37,19 @@ def _unique_longest(matches: Iterable[tuple[Item, set[str]]]) -> tuple[Item, set
         elif len(words) == len(best[1]) and item.id != best[0].id:
             tie = True
     return None if tie else best
+
+
+def plural_heard(said: str, item: Item, language: str) -> bool:
+    """'pepperoni pizzas' for the pepperoni pizza: the name's last word said
+    in the plural ('fries' of "french fries" is the name itself)."""
+    words = tokenize(said.lower())
+    if not words or not words[-1].endswith("s"):
+        return False
+    for name in item.spoken_forms():
+        last = tuple(tokenize(name.lower()))[-1:]
+        if last and last[0] != words[-1] and (words[-1],) in plural_variants(last, language):
+            return True
+    return False
 
 
 class Builder:
@@ -290,6 +303,8 @@ class Builder:
             declined=declined,
             inferred_item=inferred,
             text=text,
+            count_unsaid=draft.qty is None and draft.item_mention is not None and not inferred
+            and plural_heard(draft.item_mention.text, item, self.m.language),
         )
 
     def _modifier_for(self, item: Item, mention: Mention, used_groups: dict[str, int]):

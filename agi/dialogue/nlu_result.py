@@ -17,6 +17,7 @@ class ParsedLine:
     declined: list[LineModifier] = field(default_factory=list)  # "no extra cheese": extras not wanted
     inferred_item: bool = False  # the item was not named, only options that fit nothing else
     text: str = ""
+    count_unsaid: bool = False  # "pepperoni pizzas": more than one, with no number said
 
 
 @dataclass(slots=True)

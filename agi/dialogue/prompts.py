@@ -64,6 +64,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "¿De qué tamaño quiere {item}: {options}?",
         "zh": "{item}要什么尺寸：{options}？",
     },
+    "ask_count": {
+        "en": "How many {item} would you like?",
+        "es": "¿Cuántas unidades de {item} quiere?",
+        "zh": "{item}要几份？",
+    },
     "ask_option": {
         "en": "Which {group} would you like on the {item}: {options}?",
         "es": "¿Qué {group} quiere para {item}: {options}?",

@@ -34,6 +34,9 @@ class DialogueState:
     closed_now: bool = False
     callerid_declined: bool = False
     turns: int = 0
+    # Lines said in the plural with no number ("large pepperoni pizzas"),
+    # by identity: asked "how many?" once; a line changed or removed drops out.
+    uncounted: list[OrderLine] = field(default_factory=list)
 
     def touch(self, index: int) -> None:
         self.last_line = index

@@ -368,6 +368,28 @@ def test_a_word_heard_as_two_is_still_the_item(pizzeria, heard, quantity):
     assert (line.quantity, line.catalog_id, line.variation_name) == (quantity, "pizza-pepperoni", "large")
 
 
+def test_a_plural_with_no_number_is_asked_how_many(pizzeria):
+    """'I do large pepperoni pizzas' (tiny.en's 'hi, two large ...'): more
+    than one, but how many? A person asks; so does the bot."""
+    c = call(pizzeria)
+    reply = c.say("I do large pepperoni pizzas for pickup")
+    assert reply.endswith("How many large pepperoni pizzas would you like?")
+    assert "two" in c.controller._last_hints
+    assert c.say("two of them") == "Got it, 2 large pepperoni pizzas. Anything else?"
+    (line,) = c.controller.engine.state.lines
+    assert (line.quantity, line.catalog_id) == (2, "pizza-pepperoni")
+    assert c.controller.engine.state.slots["fulfillment"] == "pickup"
+
+
+def test_how_many_is_asked_once_and_a_plural_name_not_at_all(pizzeria):
+    c = call(pizzeria)
+    assert "how many" in c.say("large pepperoni pizzas").lower()
+    assert "how many" not in c.say("and a coke").lower()  # not a number: the pizza stays one
+    assert "how many" not in c.say("some garlic knots").lower()  # "garlic knots" is the name
+    assert [(line.quantity, line.catalog_id) for line in c.controller.engine.state.lines] == [
+        (1, "pizza-pepperoni"), (1, "coke"), (1, "garlic-knots")]
+
+
 def test_a_latte_and_a_matcha_latte_are_two_things(cafe):
     c = call(cafe, at=datetime(2026, 11, 20, 10, 0))
     c.say("a latte and a matcha latte")
