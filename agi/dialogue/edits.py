@@ -259,8 +259,9 @@ class EditsMixin:
         lang = st.language
         result = parse_order(text, self.catalog, lang)
         for p in result.lines:
-            if p.line.quantity > self.pb.ticket.max_quantity:
-                return [], self._refuse(f"absurd quantity: {p.line.quantity} x {p.line.name}", "refuse_quantity")
+            refused = self._absurd_quantity(p.line.quantity, p.line.name)
+            if refused is not None:
+                return [], refused
         sure = [p.line for p in result.lines if not p.needs_confirmation]
         unsure = [p.line for p in result.lines if p.needs_confirmation]
         out_of: list[str] = []
@@ -319,6 +320,12 @@ class EditsMixin:
         self.state.pending = Pending("which", options)
         names = [self.catalog.item(o.catalog_id).display_name(lang) for o in options[:6]]  # type: ignore[union-attr]
         return P.say("which_one", lang, options=P.join_list(names, lang, "or"))
+
+    def _absurd_quantity(self, quantity: int, name: str) -> Reply | None:
+        """'500 pizzas': no such order is taken over the phone (the Playbook's max_quantity)."""
+        if quantity > self.pb.ticket.max_quantity:
+            return self._refuse(f"absurd quantity: {quantity} x {name}", "refuse_quantity")
+        return None
 
     def _append(self, lines: list[OrderLine]) -> None:
         st = self.state

@@ -498,17 +498,14 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         )
 
     def _plural_name(self, line: OrderLine, name: str) -> str:
-        """'large pepperoni pizzas': the line's size and name, its last word in the plural."""
-        lang = self.state.language
-        if lang == "zh":
+        """'large pepperoni pizzas': in English the line's size and name, its
+        last word in the plural ('unidades de ...' and '份' need neither)."""
+        if self.state.language != "en":
             return name
         words = name.split()
-        plural = plural_variants(tuple(words), lang)
-        if plural:
-            words = list(plural[0])
-        if line.variation_name and lang == "en":
-            words.insert(0, line.variation_name.lower())
-        return " ".join(words)
+        plural = plural_variants(tuple(words))
+        words = list(plural[0]) if plural else words
+        return " ".join([line.variation_name.lower(), *words] if line.variation_name else words)
 
     def _detail_hints(self, index: int, what: str) -> tuple[str, ...]:
         if what == "count":
@@ -555,8 +552,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         named = {m.item_id for m in self.mentions(norm, ("item",))}
         if qty is None or qty < 1 or not named <= {line.catalog_id}:
             return None
-        if qty > self.pb.ticket.max_quantity:
-            return self._refuse(f"absurd quantity: {qty} x {line.name}", "refuse_quantity")
+        refused = self._absurd_quantity(qty, line.name)
+        if refused is not None:
+            return refused
         st.lines[index] = line.model_copy(update={"quantity": qty})
         notes: list[str] = []
         self._fill_slots(self._raw_text, norm, True, notes)  # "two, for pickup"
