@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ class SttSettings:
     # two float32 decodes at once starve each other of memory bandwidth (20
     # calls at once, float32 only: p95 4829 ms, RTF 0.333, against 2941-4390
     # ms and 0.259 with int8), and even float32 alone with int8 under load
-    # measured one call at a time at p95 866 ms (against 677-737 ms all
+    # measured one call at a time at p95 866 ms (against 667-752 ms all
     # int8) with no more tickets right. So int8 is the default here; a host
     # with more memory bandwidth may set compute_type float32 and keep
     # busy_compute_type int8. Each set of weights is loaded once (float32
@@ -338,9 +339,13 @@ class Recognizer:
         wanted = [language] if language else list(languages)
         return models.ENGLISH if wanted and all(l == "en" for l in wanted) else models.MULTILINGUAL
 
+    @cached_property
+    def _compute_types(self) -> tuple[str, str]:
+        return compute_types(self.settings)  # asks CTranslate2 for a GPU: once, not per utterance
+
     def model(self, kind: str, busy: bool = False) -> _LoadedModel:
         """The weights of `kind`: for a decode that runs alone, or for one started while another runs or waits."""
-        compute = compute_types(self.settings)[1 if busy else 0]
+        compute = self._compute_types[1 if busy else 0]
         loaded = self._models.get((kind, compute))
         if loaded is not None:
             return loaded
@@ -354,7 +359,7 @@ class Recognizer:
     def warm(self, languages: Sequence[str] = ("en",)) -> list[str]:
         """Load the model(s) these languages need now rather than on the first utterance."""
         kinds = {self._kind_for(None, [lang]) for lang in languages} | {self._kind_for(None, languages)}
-        alone, busy = compute_types(self.settings)
+        alone, busy = self._compute_types
         for kind in sorted(kinds):
             self.model(kind)
             if busy != alone:
