@@ -521,10 +521,10 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
     def _answer_detail(self, norm: str) -> Reply | None:
         """The answer to 'what size?' / 'which sauce?' applies to that line."""
         st = self.state
-        if not (st.asking or "").startswith("detail:"):
+        asked = self._detail_asked()
+        if asked is None:
             return None
-        _, index_s, what = st.asking.split(":", 2)  # type: ignore[union-attr]
-        index = int(index_s)
+        index, what = asked
         if what == "count" and index < len(st.lines):
             return self._answer_count(index, norm)
         if index >= len(st.lines) or self.mentions(norm, ("item",)):
@@ -538,6 +538,14 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return None
         self._fill_slots(self._raw_text, norm, True, notes)  # "large, for pickup": the pickup counts too
         return self._next(lead=notes)
+
+    def _detail_asked(self) -> tuple[int, str] | None:
+        """(line index, "size" / "count" / a group id) of the detail question in the air (`_next` sets it)."""
+        asking = self.state.asking or ""
+        if not asking.startswith("detail:"):
+            return None
+        _, index, what = asking.split(":", 2)
+        return int(index), what
 
     def _answer_count(self, index: int, norm: str) -> Reply | None:
         """'three' / 'two of them' / 'two pepperoni pizzas' to 'how many?'.
@@ -716,10 +724,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return hints.yes_no(lang)
         if st.asking == "readback":
             return hints.yes_no(lang)
-        if st.asking and st.asking.startswith("detail:"):
-            _, index, what = st.asking.split(":", 2)
-            if int(index) < len(st.lines):
-                return self._detail_hints(int(index), what)
+        asked = self._detail_asked()
+        if asked is not None and asked[0] < len(st.lines):
+            return self._detail_hints(*asked)
         spec = self._slot_spec(st.asking)
         if spec is not None:
             return hints.limit(hints.for_slot(spec, self.pb, self.catalog, lang))
