@@ -59,6 +59,15 @@ def test_a_correction_replaces_the_misheard_order_instead_of_adding_to_it():
     assert [(line.catalog_id, line.quantity) for line in state(c).lines] == [("pizza-pepperoni", 2)]
 
 
+def test_a_correction_misheard_as_no_i_fed_still_puts_the_turn_right():
+    c = call("clinic", at=datetime(2026, 11, 23, 9, 0))
+    c.say("I'd like to make an appointment for a sick visit")
+    assert c.say("4 float and a car for 3 days").startswith("Got it, reason: 4 float and a car for 3 days.")
+    reply = c.say("No, I fed sore throat and a cough for three days")
+    assert reply.startswith("Got it, reason: sore throat and a cough for three days.")
+    assert state(c).slots["reason"] == "sore throat and a cough for three days"
+
+
 def test_counts_and_dates_are_said_back_and_can_be_corrected():
     c = call("hotel")
     c.say("I'd like to book a deluxe king room")
@@ -172,6 +181,11 @@ def test_can_i_book_heard_as_a_question_is_a_request():
         ("No, I said Jen.", "en", "Jen."),
         ("You know, I said, Jen", "en", "Jen"),  # how a recogniser may write "no, I said"
         ("that's wrong, I said four nights", "en", "four nights"),
+        # "said" misheard over the line, after a "no" only
+        ("No, I fed sore throat and a cough", "en", "sore throat and a cough"),
+        ("no, I set 3 nights", "en", "3 nights"),
+        ("nah, i said, yes", "en", "yes"),
+        ("I set up the account last week", "en", None),
         ("that's not what I said", "en", ""),
         ("no, dije dos tacos", "es", "dos tacos"),
         ("不对，我说的是两个", "zh", "两个"),
