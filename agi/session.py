@@ -386,8 +386,7 @@ class CallSession(CallLoop):
                         if self._dtmf.sounding:  # the endpointer must not take a beep for a voice
                             event = ev.AudioIn(bytes(len(event.pcm)), event.sample_rate)
                     if self.early is not None and event.sample_rate == self.early.endpointer.sample_rate:
-                        language = self._language_for(self._stt_language)
-                        self.early.feed(event.pcm, language, self._hints(), guess=self._spotting() is None)
+                        self.early.feed(event.pcm, self._guess_language(self._stt_language), self._hints())
                         if self.spotter is not None and self.language is None:
                             self.spotter.watch(self.early.endpointer)
                     self._post(event, self.clock())
@@ -412,6 +411,15 @@ class CallSession(CallLoop):
     def _spotting(self) -> asyncio.Task[SttResult] | None:
         """The language question still out, while the call's language is unknown."""
         return self.spotter.pending if self.spotter is not None and self.language is None else None
+
+    def _guess_language(self, requested: str | None) -> str | None:
+        """The language to start recognising in now. While the language
+        question is out, the Playbook's first: most callers speak it, and the
+        words are kept only if the answer agrees (see `_recognise`)."""
+        language = self._language_for(requested)
+        if language is None and self._spotting() is not None:
+            return self.languages[0]
+        return language
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         self._queue.put_nowait((event, meta))
@@ -477,12 +485,22 @@ class CallSession(CallLoop):
         previous = self._stt_tail
         self._stt_pending += 1
         language = self._language_for(command.language)
-        # Claimed now, before the shadow endpointer sees another frame.
-        early = self.early.claim(command.pcm, language, command.hints) if self.early else None
+        guess = self._guess_language(command.language)
         spotting = self._spotting()
+        # Claimed now, before the shadow endpointer sees another frame.
+        early = self.early.claim(command.pcm, guess, command.hints) if self.early else None
+        if early is None and guess != language:
+            early = self._decode(command, guess, exchange)
         self._stt_tail = asyncio.create_task(
-            self._recognise(command, language, exchange, previous, early, spotting), name="call-stt"
+            self._recognise(command, language, exchange, previous, early, spotting, guess), name="call-stt"
         )
+
+    def _decode(self, command: ev.Transcribe, language: str | None, exchange: Exchange) -> asyncio.Task[SttResult]:
+        # The caller has waited since the end of their speech (on the pool's clock).
+        since = time.monotonic() - (self.clock() - exchange.speech_end)
+        return asyncio.ensure_future(self.speech.stt.transcribe(
+            command.pcm, command.sample_rate, language, command.hints, self.languages, since
+        ))
 
     async def _recognise(
         self,
@@ -492,25 +510,22 @@ class CallSession(CallLoop):
         previous: asyncio.Task[None] | None,
         early: asyncio.Task[SttResult] | None,
         spotting: asyncio.Task[SttResult] | None = None,
+        early_language: str | None = None,
     ) -> None:
+        """`early`: the words already asked for, in `early_language`: an early
+        guess, or while the language question is out, the Playbook's first
+        language. They stand if the answer to that question agrees."""
         try:
             try:
                 if spotting is not None:
-                    # Asked before the caller stopped talking, the language comes
-                    # back before this utterance could be decoded anyway.
+                    # Asked before the caller stopped talking; the words in the
+                    # likely language are decoded meanwhile, not after it.
                     await asyncio.wait({spotting})
                     language = self._language_for(command.language)
-                    if language is not None and early is not None:
-                        early.cancel()  # a guess at the language, made before it was known
+                    if early is not None and language != early_language:
+                        early.cancel()  # another language, or not sure: decoded as such below
                         early = None
-                if early is not None:
-                    result: SttResult | None = await early
-                else:
-                    # The caller has waited since the end of their speech (on the pool's clock).
-                    since = time.monotonic() - (self.clock() - exchange.speech_end)
-                    result = await self.speech.stt.transcribe(
-                        command.pcm, command.sample_rate, language, command.hints, self.languages, since
-                    )
+                result: SttResult | None = await (early or self._decode(command, language, exchange))
             except Exception as exc:  # a broken utterance must not end the call
                 log.warning("speech recognition failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
                 result = None
@@ -524,6 +539,8 @@ class CallSession(CallLoop):
             self._learn_language(command.language, result)
             self._post(recognised(exchange, result), exchange)
         finally:
+            if early is not None:
+                early.cancel()  # the call ended first: words no one waits for
             self._stt_pending -= 1
 
     # -- playback

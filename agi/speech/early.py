@@ -42,14 +42,11 @@ class EarlyRecognizer:
         self.started = 0
         self.used = 0
 
-    def feed(self, pcm: bytes, language: str | None, hints: Sequence[str], guess: bool = True) -> None:
-        """`guess=False`: follow the audio but start nothing (the language is not known yet)."""
+    def feed(self, pcm: bytes, language: str | None, hints: Sequence[str]) -> None:
+        """`language`: the one to recognise a pause's words in (None: detect it)."""
         for event in self.endpointer.feed(pcm):
             if isinstance(event, SpeechPause):
-                if guess:
-                    self._start(event.pcm, language, tuple(hints))
-                else:
-                    self._drop()
+                self._start(event.pcm, language, tuple(hints))
             elif isinstance(event, SpeechStart) and self._guess is not None:
                 self._drop()
 

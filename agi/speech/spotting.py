@@ -11,12 +11,16 @@ so it is decoded like every later one: in English by the English model,
 started at the caller's first pause. Not sure: the utterance is decoded
 with detection, as without spotting.
 
-Under load the pool serves the longest wait first, and the question was
-asked before the caller stopped talking, so it is answered before the
-utterance's own decode would start, and the session waits for it. It costs
-about what it saves (with one thread: the second of voice about 0.4 s, the
-English model's decode about 0.3 s, against about 0.6 s for the
-multilingual model's), and the utterance's decode is the shorter one.
+Under load the question may still be out when the caller pauses. The
+session does not hold the words back for it: they are asked for at once in
+the Playbook's first language (an early guess at the pause, or at the end
+of the utterance), and kept if the answer agrees; another language or an
+unsure answer drops them, and the utterance is decoded in that language or
+with detection. The pool serves the longest wait first, and the question
+was asked before the caller stopped talking, so it is answered first. It
+costs about what it saves (on two cores: the second of voice about 0.25 s,
+the English model's decode about 0.35 s, against about 0.6 s for the
+multilingual model's).
 """
 
 from __future__ import annotations

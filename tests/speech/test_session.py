@@ -14,10 +14,12 @@ from agi import events as ev
 from agi.call import CallController
 from agi.media.loopback import LoopbackLine
 from agi.playbook import LoadedPlaybook, load_playbook
+from agi.media.wav import read_wav
 from agi.session import CallSession, shared_speech
 from agi.speech.tts import Voice
 
 CLEAR = Voice("flite", "rms", None, 150, 50)
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +144,36 @@ def test_a_call_whose_language_is_known_asks_no_language_question(pizzeria, spee
     assert exchange.model == "tiny.en"
 
 
-def test_under_load_the_first_sentence_waits_for_its_language(pizzeria, speech):
+class PoolLog:
+    """What the shared pool was asked, and when each answer came: ("asked" |
+    "answered", language question?, language)."""
+
+    def __init__(self, pool):
+        self.pool, self.events = pool, []
+
+    def __enter__(self):
+        submit = self.pool.submit
+
+        def logged(request):
+            kind = (request.language_only, request.language)
+            self.events.append(("asked", *kind))
+            future = submit(request)
+            future.add_done_callback(lambda _: self.events.append(("answered", *kind)))
+            return future
+
+        self.pool.submit = logged
+        return self
+
+    def __exit__(self, *exc):
+        del self.pool.submit
+
+
+def test_under_load_the_first_sentence_is_decoded_in_english_while_its_language_question_queues(pizzeria, speech):
     """With the decode pool busy with other calls, the language question
-    queues like any utterance, and the sentence is still decoded by the
-    English model once the answer is back (not by the slower multilingual one)."""
+    queues like any utterance. The sentence is not held back for it: its
+    words are asked for in the Playbook's first language at once, by the
+    English model (not the slower multilingual one), and kept when the
+    answer says English."""
 
     async def call():
         async with Call(pizzeria, speech) as c:
@@ -153,19 +181,49 @@ def test_under_load_the_first_sentence_waits_for_its_language(pizzeria, speech):
             others = [  # other calls' utterances, in the multilingual model
                 asyncio.ensure_future(speech.stt.transcribe(c.render("what time do you close on sunday"), 8000,
                                                             None, (), ("en", "es", "zh")))
-                for _ in range(6)
+                for _ in range(12)
             ]
             await c.line.say(c.render("two large pepperoni pizzas for pickup please"))
-            await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=30)
+            await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=60)
             await c.quiet()
             await asyncio.gather(*others)
             return c.session
 
-    session = asyncio.run(call())
+    with PoolLog(speech.stt) as pool:
+        session = asyncio.run(call())
     (exchange,) = session.result.exchanges
     assert session.spotter.language == "en"
     assert exchange.model == "tiny.en", exchange
     assert {"large", "pepperoni"} <= set(exchange.heard.lower().split()), exchange.heard
+    asked_words = pool.events.index(("asked", False, "en"))
+    assert asked_words < pool.events.index(("answered", True, None)), pool.events
+
+
+def test_a_first_sentence_in_another_language_is_not_kept_as_english(pizzeria, speech):
+    """A recorded Spanish caller on a line whose Playbook speaks English
+    first: the English words asked for while the language question was out
+    are dropped, and the sentence is heard as Spanish."""
+
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.quiet()
+            others = [  # keep the pool busy, so the language question is still out at the first pause
+                asyncio.ensure_future(speech.stt.transcribe(c.render("what time do you close on sunday"), 8000,
+                                                            None, (), ("en", "es", "zh")))
+                for _ in range(8)
+            ]
+            await c.line.say(read_wav(DATA / "es-vm-sorry.wav")[0])
+            await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=60)
+            await c.quiet()
+            await asyncio.gather(*others)
+            return c.session
+
+    with PoolLog(speech.stt) as pool:
+        session = asyncio.run(call())
+    (exchange,) = session.result.exchanges
+    assert ("asked", False, "en") in pool.events  # the likely language was tried
+    assert exchange.language == "es" and exchange.model == "base", exchange
+    assert {"siento", "respuesta"} & set(exchange.heard.lower().replace(",", " ").replace(".", " ").split()), exchange
 
 
 def test_barge_in_cuts_the_bot_and_hears_the_caller(pizzeria, speech):
