@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.speech import _latency_figures, _same
+from bench.speech import Playbooks, _latency_figures, _same
 from bench.stt import word_errors
 
 
@@ -40,3 +40,12 @@ def test_first_turns_are_reported_apart_from_later_ones():
     assert figures["latency_ms_first_turns"] == [2400, 2600]
     assert figures["latency_ms_later_turns"] == [620, 640]
     assert figures["latency_ms_p50"] == 620 and figures["latency_ms_p95"] == 2600
+
+
+def test_a_one_language_line_can_be_measured_with_every_sample_playbook():
+    """`--languages en`: the Playbooks speak English only, so the bench
+    measures a line whose callers are asked no language question."""
+    own, english = Playbooks(), Playbooks(["en"])
+    assert own["taqueria"].playbook.business.languages == ["en", "es", "zh"]
+    assert english["taqueria"].playbook.business.languages == ["en"]
+    assert english["taqueria"].catalog.items == own["taqueria"].catalog.items
