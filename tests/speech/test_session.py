@@ -168,6 +168,27 @@ class PoolLog:
         del self.pool.submit
 
 
+async def first_sentence_under_load(loaded, speech, said: Voice | str, others: int) -> CallSession:
+    """A caller's first sentence while `others` utterances of other calls
+    keep the pool busy (so the language question is still out at the
+    caller's first pause): a pizza order in `said`'s voice, or a recording."""
+    async with Call(loaded, speech) as c:
+        await c.quiet()
+        busy = [  # other calls' utterances, in the multilingual model
+            asyncio.ensure_future(speech.stt.transcribe(c.render("what time do you close on sunday"), 8000,
+                                                        None, (), ("en", "es", "zh")))
+            for _ in range(others)
+        ]
+        if isinstance(said, Voice):
+            await c.line.say(c.render("two large pepperoni pizzas for pickup please", said))
+        else:
+            await c.line.say(read_wav(DATA / f"{said}.wav")[0])
+        await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=60)
+        await c.quiet()
+        await asyncio.gather(*busy)
+        return c.session
+
+
 def test_under_load_the_first_sentence_is_decoded_in_english_while_its_language_question_queues(pizzeria, speech):
     """With the decode pool busy with other calls, the language question
     queues like any utterance. The sentence is not held back for it: its
@@ -175,22 +196,8 @@ def test_under_load_the_first_sentence_is_decoded_in_english_while_its_language_
     English model (not the slower multilingual one), and kept when the
     answer says English."""
 
-    async def call():
-        async with Call(pizzeria, speech) as c:
-            await c.quiet()
-            others = [  # other calls' utterances, in the multilingual model
-                asyncio.ensure_future(speech.stt.transcribe(c.render("what time do you close on sunday"), 8000,
-                                                            None, (), ("en", "es", "zh")))
-                for _ in range(12)
-            ]
-            await c.line.say(c.render("two large pepperoni pizzas for pickup please"))
-            await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=60)
-            await c.quiet()
-            await asyncio.gather(*others)
-            return c.session
-
     with PoolLog(speech.stt) as pool:
-        session = asyncio.run(call())
+        session = asyncio.run(first_sentence_under_load(pizzeria, speech, CLEAR, 12))
     (exchange,) = session.result.exchanges
     assert session.spotter.language == "en"
     assert exchange.model == "tiny.en", exchange
@@ -204,22 +211,8 @@ def test_a_first_sentence_in_another_language_is_not_kept_as_english(pizzeria, s
     first: the English words asked for while the language question was out
     are dropped, and the sentence is heard as Spanish."""
 
-    async def call():
-        async with Call(pizzeria, speech) as c:
-            await c.quiet()
-            others = [  # keep the pool busy, so the language question is still out at the first pause
-                asyncio.ensure_future(speech.stt.transcribe(c.render("what time do you close on sunday"), 8000,
-                                                            None, (), ("en", "es", "zh")))
-                for _ in range(8)
-            ]
-            await c.line.say(read_wav(DATA / "es-vm-sorry.wav")[0])
-            await c.until(lambda: len(c.session.result.spoken) >= 2, timeout=60)
-            await c.quiet()
-            await asyncio.gather(*others)
-            return c.session
-
     with PoolLog(speech.stt) as pool:
-        session = asyncio.run(call())
+        session = asyncio.run(first_sentence_under_load(pizzeria, speech, "es-vm-sorry", 8))
     (exchange,) = session.result.exchanges
     assert ("asked", False, "en") in pool.events  # the likely language was tried
     assert exchange.language == "es" and exchange.model == "base", exchange
