@@ -45,7 +45,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from agi import events as ev
-from agi.playbook import LoadedPlaybook, load_playbook
+from agi.playbook import LANGUAGES, LoadedPlaybook, load_playbook
 from agi.session import shared_speech
 from agi.simulate import Script, run_script
 from agi.simulate_audio import AudioOptions, as_written, audio_call, caller_voice
@@ -90,7 +90,7 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-long", action="store_true", help="skip the 12-turn call")
     p.add_argument("--repeats", type=int, default=2,
                    help="times a simulated caller may say a turn again or correct a misheard one (0: never)")
-    p.add_argument("--languages", default="",
+    p.add_argument("--languages", type=_languages, default=[],
                    help="comma-separated: every Playbook speaks only these (e.g. 'en': a one-language line, "
                         "whose callers are asked no language question); default: each Playbook's own")
     p.add_argument("--json", action="store_true")
@@ -98,6 +98,15 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------ helpers
+
+
+def _languages(text: str) -> list[str]:
+    languages = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in languages if x not in LANGUAGES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown language(s) {', '.join(unknown)}: a Playbook speaks "
+                                         f"{', '.join(LANGUAGES)}")
+    return languages
 
 
 def rss_mb() -> float:
@@ -314,7 +323,7 @@ async def measure(args: argparse.Namespace, log) -> dict[str, Any]:
     t0 = time.perf_counter()
     loaded_models = await loop.run_in_executor(None, speech.warm, ("en", "es", "zh"))
     load_s = time.perf_counter() - t0
-    languages = [x.strip() for x in args.languages.split(",") if x.strip()]
+    languages = args.languages
     playbooks = Playbooks(languages)
     calls = english_calls(args.calls)
     if args.limit:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bench.speech import Playbooks, _latency_figures, _same
+import argparse
+
+import pytest
+
+from bench.speech import Playbooks, _languages, _latency_figures, _same
 from bench.stt import word_errors
 
 
@@ -49,3 +53,9 @@ def test_a_one_language_line_can_be_measured_with_every_sample_playbook():
     assert own["taqueria"].playbook.business.languages == ["en", "es", "zh"]
     assert english["taqueria"].playbook.business.languages == ["en"]
     assert english["taqueria"].catalog.items == own["taqueria"].catalog.items
+
+
+def test_a_language_no_playbook_speaks_is_refused_by_name():
+    assert _languages("en, es") == ["en", "es"]
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown language.*fr"):
+        _languages("en,fr")
