@@ -24,12 +24,14 @@ def test_a_slow_recognition_does_not_freeze_other_calls(monkeypatch):
     speech = GreenSpeech()
     calls: list[tuple] = []
 
-    def slow_transcribe(pcm, rate, language, hints, languages):
-        calls.append((len(pcm), rate, language, hints, languages))
+    def slow_transcribe(requests, busy=False):
+        calls.extend((len(r.pcm), r.sample_rate, r.language, r.hints, r.languages) for r in requests)
         time.sleep(0.6)  # what a busy decoder does to its thread: blocks it
-        return "recognised"
+        return ["recognised"] * len(requests)
 
-    monkeypatch.setattr(speech.recognizer, "transcribe", slow_transcribe)
+    # One shared pool for every call, whatever its rate, as on Asterisk.
+    assert speech.stt is speech.services(16000).stt is speech.services(8000).stt
+    monkeypatch.setattr(speech.recognizer, "transcribe_many", slow_transcribe)
     ticks: list[float] = []
     other_call = gevent.spawn(ticker, ticks, 0.5)
     started = time.monotonic()

@@ -4,7 +4,7 @@ Same contract as `agi.session.CallSession`, on greenlets instead of asyncio
 tasks: the sans-IO `CallController` sees every event through one queue, one
 at a time, and the session executes its commands:
 
-    Transcribe        -> recogniser in an OS thread pool    -> Transcript
+    Transcribe        -> the process's shared SttPool     -> Transcript
     Play              -> TTS in an OS thread pool -> port    -> PlaybackDone
     StopPlayback      -> cut the port's playout now
     StartTimer/Cancel -> gevent timers                       -> TimerFired
@@ -28,7 +28,7 @@ import gevent.event
 import gevent.queue
 
 from agi import events as ev
-from agi.pbx.freeswitch.threads import run_in_thread, spawn
+from agi.pbx.freeswitch.threads import run_in_thread, spawn, wait_future
 from agi.session import (
     CallLoop,
     Exchange,
@@ -38,7 +38,7 @@ from agi.session import (
     shared_speech,
     split_sentences,
 )
-from agi.speech.stt import SttResult, SttSettings
+from agi.speech.stt import SttRequest, SttResult, SttSettings
 from agi.speech.tts import TtsError, voice_for
 
 if TYPE_CHECKING:
@@ -66,20 +66,19 @@ class GreenMediaPort(Protocol):
 class GreenSpeech:
     """The process's recogniser and voices, reached from greenlets.
 
-    One recogniser (and model) for the whole process, at most `pool_size`
-    decodes at once; one renderer per call sample rate.
+    One recogniser (and model) for the whole process, decoding in the
+    process's shared `SttPool`: at most `pool_size` decodes at once, the
+    caller who has waited longest first, as on Asterisk. One renderer per
+    call sample rate.
     """
 
     def __init__(self, stt: SttSettings | None = None, tts_cache_dir: str | None = None, tts_workers: int = 2):
         self.stt_settings = stt
         self.tts_cache_dir = tts_cache_dir
         self.tts_workers = tts_workers
-        base = self.services(8000)
-        self.recognizer = base.stt.recognizer
-        self.pool_size = base.stt.size
-        self.stt_pool = ThreadPoolExecutor(max_workers=self.pool_size, thread_name_prefix="stt-green")
+        self.stt = self.services(8000).stt
+        self.recognizer = self.stt.recognizer
         self.tts_pool = ThreadPoolExecutor(max_workers=tts_workers, thread_name_prefix="tts-green")
-        self.waiting = 0
 
     def services(self, sample_rate: int) -> SpeechServices:
         return shared_speech(self.stt_settings, sample_rate, self.tts_cache_dir, self.tts_workers)
@@ -88,13 +87,15 @@ class GreenSpeech:
         return self.recognizer.warm(languages)
 
     def transcribe(self, pcm: bytes, rate: int, language: str | None, hints: Sequence[str],
-                   languages: Sequence[str]) -> SttResult:
-        self.waiting += 1
+                   languages: Sequence[str], waiting_since: float | None = None) -> SttResult:
+        """`waiting_since`: when (time.monotonic()) the caller stopped talking."""
+        future = self.stt.submit(SttRequest(pcm, rate, language, tuple(hints), tuple(languages),
+                                            waiting_since=waiting_since))
         try:
-            return run_in_thread(self.stt_pool, self.recognizer.transcribe, pcm, rate, language, tuple(hints),
-                                 tuple(languages))
-        finally:
-            self.waiting -= 1
+            return wait_future(future)
+        except BaseException:
+            future.cancel()  # the call hung up first: a decode not yet started costs nothing
+            raise
 
     def render(self, text: str, persona: Any, language: str, sample_rate: int) -> bytes:
         return run_in_thread(self.tts_pool, self._render, text, persona, language, sample_rate)
@@ -228,9 +229,11 @@ class GreenCallSession(CallLoop):
     def _recognise(self, command: ev.Transcribe, exchange: Exchange, previous: gevent.Greenlet | None) -> None:
         try:
             try:
+                # The caller has waited since the end of their speech (on the pool's clock).
+                since = time.monotonic() - (self.clock() - exchange.speech_end)
                 result: SttResult | None = self.speech.transcribe(
                     command.pcm, command.sample_rate, self._language_for(command.language), command.hints,
-                    self.languages)
+                    self.languages, since)
             except gevent.GreenletExit:
                 raise
             except Exception as exc:  # noqa: BLE001 a broken utterance must not end the call
