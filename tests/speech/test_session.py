@@ -170,8 +170,10 @@ class PoolLog:
 
 async def first_sentence_under_load(loaded, speech, said: Voice | str, others: int) -> CallSession:
     """A caller's first sentence while `others` utterances of other calls
-    keep the pool busy (so the language question is still out at the
-    caller's first pause): a pizza order in `said`'s voice, or a recording."""
+    keep the pool busy, so the language question is still out at the
+    caller's first pause (16: about twice the sentence's length of work
+    queued ahead of the question): a pizza order in `said`'s voice, or a
+    recording."""
     async with Call(loaded, speech) as c:
         await c.quiet()
         busy = [  # other calls' utterances, in the multilingual model
@@ -197,7 +199,7 @@ def test_under_load_the_first_sentence_is_decoded_in_english_while_its_language_
     answer says English."""
 
     with PoolLog(speech.stt) as pool:
-        session = asyncio.run(first_sentence_under_load(pizzeria, speech, CLEAR, 12))
+        session = asyncio.run(first_sentence_under_load(pizzeria, speech, CLEAR, 16))
     (exchange,) = session.result.exchanges
     assert session.spotter.language == "en"
     assert exchange.model == "tiny.en", exchange
@@ -212,7 +214,7 @@ def test_a_first_sentence_in_another_language_is_not_kept_as_english(pizzeria, s
     are dropped, and the sentence is heard as Spanish."""
 
     with PoolLog(speech.stt) as pool:
-        session = asyncio.run(first_sentence_under_load(pizzeria, speech, "es-vm-sorry", 8))
+        session = asyncio.run(first_sentence_under_load(pizzeria, speech, "es-vm-sorry", 16))
     (exchange,) = session.result.exchanges
     assert ("asked", False, "en") in pool.events  # the likely language was tried
     assert exchange.language == "es" and exchange.model == "base", exchange
