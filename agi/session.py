@@ -205,8 +205,10 @@ class CallLoop:
     they wait, speak and recognise; what an event does to the call record,
     which reply answers which caller turn and when the call is over is this
     one piece. Subclasses give `_post` (queue an event) and `_execute` (carry
-    out a command).
+    out a command), and `clock`, the time of their Exchange records.
     """
+
+    clock: Callable[[], float]
 
     def __init__(self, controller: CallController, persona: Any = None):
         self.controller = controller
@@ -230,6 +232,11 @@ class CallLoop:
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         raise NotImplementedError
+
+    def _waiting_since(self, exchange: Exchange) -> float:
+        """When the caller stopped talking, on the speech pool's clock (time.monotonic());
+        `self.clock` is the session's own, which a test may replace."""
+        return time.monotonic() - (self.clock() - exchange.speech_end)
 
     def _language_for(self, requested: str | None) -> str | None:
         """The language to recognise in: the Playbook's only one, or the caller's once known."""
@@ -496,10 +503,8 @@ class CallSession(CallLoop):
         )
 
     def _decode(self, command: ev.Transcribe, language: str | None, exchange: Exchange) -> asyncio.Task[SttResult]:
-        # The caller has waited since the end of their speech (on the pool's clock).
-        since = time.monotonic() - (self.clock() - exchange.speech_end)
         return asyncio.ensure_future(self.speech.stt.transcribe(
-            command.pcm, command.sample_rate, language, command.hints, self.languages, since
+            command.pcm, command.sample_rate, language, command.hints, self.languages, self._waiting_since(exchange)
         ))
 
     async def _recognise(

@@ -229,11 +229,9 @@ class GreenCallSession(CallLoop):
     def _recognise(self, command: ev.Transcribe, exchange: Exchange, previous: gevent.Greenlet | None) -> None:
         try:
             try:
-                # The caller has waited since the end of their speech (on the pool's clock).
-                since = time.monotonic() - (self.clock() - exchange.speech_end)
                 result: SttResult | None = self.speech.transcribe(
                     command.pcm, command.sample_rate, self._language_for(command.language), command.hints,
-                    self.languages, since)
+                    self.languages, self._waiting_since(exchange))
             except gevent.GreenletExit:
                 raise
             except Exception as exc:  # noqa: BLE001 a broken utterance must not end the call
