@@ -8,6 +8,8 @@ a time, so the figures compare models and encoder windows on this CPU:
 * wer: word error rate against the script, numbers and punctuation as written;
 * turns_wrong: share of turns with any word wrong;
 * decode_ms_mean / p95: compute per utterance; tokens_mean: tokens decoded;
+* compute_type / beam_size: the weights and search measured (--compute-type,
+  --beam): what each costs and gains on this host's CPU;
 * english_detected / sure (with --languages): share of turns detected as
   English, and detected with a share of at least 0.9 (what locks a call's
   language);
@@ -42,6 +44,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                    help="minimum encoder window in seconds (default: the model's own, 7 s tiny.en, 5 s base)")
     p.add_argument("--margin", type=float, default=None,
                    help="seconds of encoder window beyond the utterance (default: the worker's, 1.0)")
+    p.add_argument("--compute-type", default=None, help="int8, float32, ... (default: the worker's, int8 on CPU)")
+    p.add_argument("--beam", type=int, default=1, help="beam size (default: the worker's, 1: greedy)")
     p.add_argument("--every", type=int, default=1, help="every n-th caller turn (3: a third of them)")
     p.add_argument("--languages", default="", help="detect the language among these (e.g. en,es,zh) instead of fixing en")
     p.add_argument("--spot", type=int, default=0,
@@ -113,10 +117,17 @@ def spotting(args: argparse.Namespace, settings: SttSettings, languages: tuple[s
     }
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    settings = SttSettings(model=args.model, min_window_s=args.window)
+def settings_for(args: argparse.Namespace) -> SttSettings:
+    """The recogniser settings the command line asks for; the worker's defaults for the rest."""
+    settings = SttSettings(model=args.model, min_window_s=args.window, compute_type=args.compute_type,
+                           beam_size=args.beam)
     if args.margin is not None:
         settings = replace(settings, window_margin_s=args.margin)
+    return settings
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    settings = settings_for(args)
     languages = tuple(lang for lang in args.languages.split(",") if lang)
     if args.spot:
         return spotting(args, settings, languages or ("en", "es", "zh"))
@@ -140,6 +151,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "model": args.model,
         "min_window_s": recognizer.model(args.model).min_window_s,
         "window_margin_s": settings.window_margin_s,
+        "compute_type": recognizer.model(args.model).compute_type,
+        "beam_size": settings.beam_size,
         "turns": n,
         "wer": round(errors / max(1, words), 3),
         "turns_wrong": round(wrong / n, 3),

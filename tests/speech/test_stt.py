@@ -23,6 +23,7 @@ from agi.speech.stt import (
     _pick_language,
     build_prompt,
     collapse_repeats,
+    compute_types,
     shared_pool,
     tidy,
 )
@@ -274,3 +275,18 @@ def test_a_decode_alone_gets_the_precise_weights_and_a_queue_the_fast_ones(say):
     assert "yes" in words(alone.text) and alone.weights == "float32"
     assert "jen" in words(second.text) and second.weights == "int8"
     assert "thanks" in words(third.text) and third.weights == "float32"
+
+
+def test_bench_stt_measures_the_weights_and_search_it_is_asked_for():
+    from agi.cli import build_parser
+    from bench.stt import settings_for
+
+    args = build_parser().parse_args(["bench", "stt", "--compute-type", "float32", "--beam", "5", "--margin", "0.5"])
+    settings = settings_for(args)
+    assert (settings.compute_type, settings.beam_size, settings.window_margin_s) == ("float32", 5, 0.5)
+    loaded = Recognizer(settings).model("tiny.en")
+    assert loaded.compute_type == "float32"
+    # Without the options, the worker's own: greedy search, its weights (int8 on a CPU).
+    default = settings_for(build_parser().parse_args(["bench", "stt"]))
+    assert default.beam_size == SttSettings().beam_size == 1
+    assert Recognizer(default).model("tiny.en").compute_type == compute_types(SttSettings())[0]
