@@ -215,6 +215,7 @@ class CallLoop:
         playbook = controller.playbook
         self.persona = persona if persona is not None else getattr(playbook, "persona", None)
         self.languages: tuple[str, ...] = tuple(getattr(playbook.business, "languages", ("en",)))
+        self._stt_language = self.languages[0] if len(self.languages) == 1 else None
         self.tuning = getattr(playbook, "speech", None)
         self.end_silence_ms = int(getattr(self.tuning, "end_silence_ms", 600))
         self.end_silence_frames = -(-self.end_silence_ms // FRAME_MS)
@@ -232,6 +233,29 @@ class CallLoop:
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         raise NotImplementedError
+
+    def _early_recognizer(self, stt: SttPool, sample_rate: int, pause_ms: int | None) -> EarlyRecognizer | None:
+        """Recognition from the caller's first pause (see agi/speech/early.py), or None
+        when the Playbook's end of utterance is no longer than that pause."""
+        tuning = self.tuning
+        if not pause_ms or tuning is None or pause_ms >= self.end_silence_ms:
+            return None
+        # Mirrors the controller's endpointer (same settings, same frames).
+        shadow = Endpointer(
+            sample_rate=sample_rate,
+            end_silence_ms=self.end_silence_ms,
+            min_speech_ms=tuning.min_speech_ms,
+            max_utterance_ms=tuning.max_utterance_ms,
+            pause_ms=pause_ms,
+        )
+        return EarlyRecognizer(shadow, stt, self.languages)
+
+    def _hints(self) -> tuple[str, ...]:
+        """What the bot expects to hear now, as it will hint the utterance's decode."""
+        hints = getattr(self.controller, "hints", None)
+        if hints is None:
+            hints = getattr(self.controller, "_last_hints", ())
+        return tuple(hints)
 
     def _waiting_since(self, exchange: Exchange) -> float:
         """When the caller stopped talking, on the speech pool's clock (time.monotonic());
@@ -312,20 +336,8 @@ class CallSession(CallLoop):
         super().__init__(controller, persona)
         self.port = port
         self.speech = speech
-        tuning, end_silence_ms = self.tuning, self.end_silence_ms
-        self._stt_language = self.languages[0] if len(self.languages) == 1 else None
         self.lock_language_after = lock_language_after
-        self.early: EarlyRecognizer | None = None
-        if early_pause_ms and tuning is not None and early_pause_ms < end_silence_ms:
-            # Mirrors the controller's endpointer (same settings, same frames).
-            shadow = Endpointer(
-                sample_rate=8000,
-                end_silence_ms=end_silence_ms,
-                min_speech_ms=tuning.min_speech_ms,
-                max_utterance_ms=tuning.max_utterance_ms,
-                pause_ms=early_pause_ms,
-            )
-            self.early = EarlyRecognizer(shadow, speech.stt, self.languages)
+        self.early = self._early_recognizer(speech.stt, 8000, early_pause_ms)
         # The language heard in the first second of voice locks the call as
         # one sure utterance would (see agi/speech/spotting.py).
         self.spotter: LanguageSpotter | None = None
@@ -404,12 +416,6 @@ class CallSession(CallLoop):
                 self._post(event, None)
         finally:
             self._post(ev.Hangup(), None)
-
-    def _hints(self) -> tuple[str, ...]:
-        hints = getattr(self.controller, "hints", None)
-        if hints is None:
-            hints = getattr(self.controller, "_last_hints", ())
-        return tuple(hints)
 
     def _spotted(self, language: str) -> None:
         if self.language is None:
@@ -495,14 +501,15 @@ class CallSession(CallLoop):
         guess = self._guess_language(command.language)
         spotting = self._spotting()
         # Claimed now, before the shadow endpointer sees another frame.
-        early = self.early.claim(command.pcm, guess, command.hints) if self.early else None
+        claimed = self.early.claim(command.pcm, guess, command.hints) if self.early else None
+        early = asyncio.wrap_future(claimed) if claimed is not None else None
         if early is None and guess != language:
             early = self._decode(command, guess, exchange)
         self._stt_tail = asyncio.create_task(
             self._recognise(command, language, exchange, previous, early, spotting, guess), name="call-stt"
         )
 
-    def _decode(self, command: ev.Transcribe, language: str | None, exchange: Exchange) -> asyncio.Task[SttResult]:
+    def _decode(self, command: ev.Transcribe, language: str | None, exchange: Exchange) -> asyncio.Future[SttResult]:
         return asyncio.ensure_future(self.speech.stt.transcribe(
             command.pcm, command.sample_rate, language, command.hints, self.languages, self._waiting_since(exchange)
         ))
@@ -513,7 +520,7 @@ class CallSession(CallLoop):
         language: str | None,
         exchange: Exchange,
         previous: asyncio.Task[None] | None,
-        early: asyncio.Task[SttResult] | None,
+        early: asyncio.Future[SttResult] | None,
         spotting: asyncio.Task[SttResult] | None = None,
         early_language: str | None = None,
     ) -> None:

@@ -9,15 +9,18 @@ with the same audio (plus nothing but the silence that followed), that
 result is used. If the caller went on talking, the early result is simply
 not used. Early work is skipped when the pool is busy, so under load it
 never delays other calls' utterances.
+
+The guess is the pool's own `Future`, so the asyncio session (Asterisk) and
+the gevent one (FreeSWITCH) each wait for it their own way.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
-from agi.speech.stt import SttPool, SttResult
+from agi.speech.stt import SttPool, SttRequest, SttResult
 from agi.speech.vad import Endpointer, SpeechPause, SpeechStart
 
 
@@ -26,7 +29,7 @@ class _Guess:
     pcm: bytes
     language: str | None
     hints: tuple[str, ...]
-    task: asyncio.Task[SttResult]
+    future: Future[SttResult]
 
 
 class EarlyRecognizer:
@@ -50,7 +53,7 @@ class EarlyRecognizer:
             elif isinstance(event, SpeechStart) and self._guess is not None:
                 self._drop()
 
-    def claim(self, pcm: bytes, language: str | None, hints: Sequence[str]) -> asyncio.Task[SttResult] | None:
+    def claim(self, pcm: bytes, language: str | None, hints: Sequence[str]) -> Future[SttResult] | None:
         """The early result for this utterance, when it was recognised from the same audio."""
         guess, self._guess = self._guess, None
         if guess is None:
@@ -58,8 +61,8 @@ class EarlyRecognizer:
         extra = len(pcm) - len(guess.pcm)
         if 0 <= extra <= self._max_extra and pcm.startswith(guess.pcm) and guess.language == language and guess.hints == tuple(hints):
             self.used += 1
-            return guess.task
-        guess.task.cancel()
+            return guess.future
+        guess.future.cancel()
         return None
 
     def close(self) -> None:
@@ -69,18 +72,14 @@ class EarlyRecognizer:
         self._drop()
         if self.stt.waiting >= self.stt.size:
             return  # the pool is busy: early work would only delay other calls
+        try:
+            future = self.stt.submit(SttRequest(pcm, self.endpointer.sample_rate, language, hints, self.languages))
+        except RuntimeError:
+            return  # the pool is shutting down with the worker: the utterance's own decode will say so
         self.started += 1
-        task = asyncio.ensure_future(self.stt.transcribe(pcm, self.endpointer.sample_rate, language, hints, self.languages))
-        task.add_done_callback(_consume)
-        self._guess = _Guess(pcm, language, hints, task)
+        self._guess = _Guess(pcm, language, hints, future)
 
     def _drop(self) -> None:
         if self._guess is not None:
-            self._guess.task.cancel()
+            self._guess.future.cancel()  # not started yet: it costs nothing
             self._guess = None
-
-
-def _consume(task: asyncio.Task[SttResult]) -> None:
-    """An unused guess that failed is not an error anyone must hear about."""
-    if not task.cancelled():
-        task.exception()

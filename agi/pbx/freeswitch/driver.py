@@ -12,7 +12,11 @@ at a time, and the session executes its commands:
     Transfer, HangupCall, Log -> recorded / logged; the worker acts once the call core is done
 
 Recognition and synthesis never run on the hub, so one call's speech work
-never freezes another call's audio.
+never freezes another call's audio. As on Asterisk, recognition starts at
+the caller's first short pause (agi/speech/early.py), so a reply does not
+wait for the end-of-utterance silence and then for the whole decode; the
+language is not spotted mid-sentence here: a caller's first sure utterance
+fixes it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import gevent
@@ -125,10 +129,13 @@ class GreenCallSession(CallLoop):
         clock: Callable[[], float] = time.monotonic,
         max_call_s: float = 1800.0,
         commit_timeout_s: float = 30.0,
+        early_pause_ms: int | None = 250,
     ):
         super().__init__(controller, persona)
         self.port = port
         self.speech = speech
+        # Recognition from the caller's first pause, as on Asterisk.
+        self.early = self._early_recognizer(speech.stt, sample_rate, early_pause_ms)
         self.sample_rate = sample_rate
         self.on_commit = on_commit
         self.commit_pool = commit_pool
@@ -170,6 +177,8 @@ class GreenCallSession(CallLoop):
     def _from_port(self, event: ev.Event) -> None:
         now = self.clock()
         if isinstance(event, ev.AudioIn):
+            if self.early is not None and event.sample_rate == self.early.endpointer.sample_rate:
+                self.early.feed(event.pcm, self._language_for(self._stt_language), self._hints())
             self._post(event, now)
         elif isinstance(event, ev.Dtmf):
             self._post(event, Exchange(dtmf=event.digit, speech_end=now, decided=now))
@@ -224,15 +233,24 @@ class GreenCallSession(CallLoop):
         speech_end = times[-self.end_silence_frames] if len(times) >= self.end_silence_frames else now
         exchange = Exchange(speech_end=speech_end, decided=now)
         self._stt_pending += 1
-        self._stt_tail = spawn(self._recognise, command, exchange, self._stt_tail)
+        language = self._language_for(command.language)
+        # Claimed now, before the shadow endpointer sees another frame.
+        early = self.early.claim(command.pcm, language, command.hints) if self.early else None
+        self._stt_tail = spawn(self._recognise, command, language, exchange, self._stt_tail, early)
 
-    def _recognise(self, command: ev.Transcribe, exchange: Exchange, previous: gevent.Greenlet | None) -> None:
+    def _recognise(self, command: ev.Transcribe, language: str | None, exchange: Exchange,
+                   previous: gevent.Greenlet | None, early: Future[SttResult] | None = None) -> None:
+        """`early`: the words already asked for at the caller's first pause."""
         try:
             try:
-                result: SttResult | None = self.speech.transcribe(
-                    command.pcm, command.sample_rate, self._language_for(command.language), command.hints,
-                    self.languages, self._waiting_since(exchange))
+                if early is not None:
+                    result: SttResult | None = wait_future(early)
+                else:
+                    result = self.speech.transcribe(command.pcm, command.sample_rate, language, command.hints,
+                                                    self.languages, self._waiting_since(exchange))
             except gevent.GreenletExit:
+                if early is not None:
+                    early.cancel()  # the call ended first: words no one waits for
                 raise
             except Exception as exc:  # noqa: BLE001 a broken utterance must not end the call
                 log.warning("speech recognition failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
@@ -308,6 +326,8 @@ class GreenCallSession(CallLoop):
             self._play.kill(block=False)
         if self._stt_tail is not None:
             self._stt_tail.kill(block=False)
+        if self.early is not None:
+            self.early.close()
         if self._commits:  # a ticket the caller confirmed is never abandoned
             gevent.joinall(list(self._commits), timeout=self.commit_timeout_s + 1)
         while not self._queue.empty():  # late commit results still count

@@ -1,0 +1,118 @@
+"""A call on the FreeSWITCH worker's green session, in process: real VAD,
+STT, TTS and call core; the caller's voice reaches it in 20 ms frames at a
+real-time pace, as the unicast port delivers them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import gevent
+import gevent.event
+import numpy as np
+import pytest
+
+from agi import events as ev
+from agi.call import CallController
+from agi.pbx.freeswitch.driver import GreenCallSession, GreenSpeech
+from agi.playbook import LoadedPlaybook, load_playbook
+from agi.speech.tts import Voice
+
+CLEAR = Voice("flite", "rms", None, 150, 50)
+RATE = 8000
+FRAME = RATE * 2 * 20 // 1000  # bytes of 20 ms of slin
+
+
+@pytest.fixture(scope="module")
+def pizzeria() -> LoadedPlaybook:
+    return load_playbook(Path(__file__).resolve().parents[2] / "playbooks" / "pizzeria.yaml")
+
+
+@pytest.fixture(scope="module")
+def speech() -> GreenSpeech:
+    green = GreenSpeech()
+    green.warm(("en", "es", "zh"))
+    return green
+
+
+class GreenLine:
+    """A GreenMediaPort: the caller's frames paced in real time; the bot's audio taken at once."""
+
+    sample_rate = RATE
+
+    def __init__(self) -> None:
+        self.post = None
+
+    def attach(self, post) -> None:
+        self.post = post
+
+    def play(self, pcm: bytes) -> gevent.event.AsyncResult:
+        done = gevent.event.AsyncResult()
+        done.set(True)
+        return done
+
+    def stop_playback(self) -> None:
+        pass
+
+    def say(self, pcm: bytes) -> None:
+        pcm += bytes(-len(pcm) % FRAME) + bytes(RATE * 2)  # then a second of quiet: the end of the turn
+        for at in range(0, len(pcm), FRAME):
+            self.post(ev.AudioIn(pcm[at : at + FRAME], RATE))
+            gevent.sleep(0.02)
+
+
+def until(predicate, timeout: float = 20.0) -> None:
+    with gevent.Timeout(timeout):
+        while not predicate():
+            gevent.sleep(0.02)
+
+
+def one_turn(loaded: LoadedPlaybook, speech: GreenSpeech, pcm: bytes, **options) -> GreenCallSession:
+    controller = CallController(loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=loaded.playbook.business.tz))
+    line = GreenLine()
+    session = GreenCallSession(controller, line, speech, **options)
+    call = gevent.spawn(session.run, ev.CallStarted("+15551234567", None, "en", "t1"))
+    until(lambda: session.result.spoken)  # the greeting
+    line.say(pcm)
+    until(lambda: len(session.result.spoken) >= 2 and not session.busy)
+    line.post(ev.Hangup())
+    call.get(timeout=20)
+    return session
+
+
+def render(speech: GreenSpeech, text: str) -> bytes:
+    return speech.services(RATE).speaker.render(text, CLEAR, "en")
+
+
+def test_recognition_starts_at_the_callers_first_pause(pizzeria, speech):
+    session = one_turn(pizzeria, speech, render(speech, "a large pepperoni pizza please"))
+    # The words were asked for at the caller's first short pause, and those
+    # were the words the bot answered, not a second decode after the silence.
+    assert session.early is not None and session.early.started >= 1 and session.early.used == 1
+    (exchange,) = session.result.exchanges
+    assert "pepperoni" in exchange.heard.lower(), exchange.heard
+    assert "pepperoni" in exchange.bot.lower()
+    assert exchange.speech_end <= exchange.first_audio
+
+
+def voiced(pcm: bytes) -> bytes:
+    """The rendering without the quiet the synthesiser leaves at each end."""
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    loud = np.flatnonzero(np.abs(samples) > 500)
+    return samples[loud[0] : loud[-1] + 1].tobytes()
+
+
+def test_a_caller_who_pauses_mid_sentence_is_heard_to_the_end(pizzeria, speech):
+    # 400 ms of quiet: longer than the early pause (250 ms), shorter than the end of a turn (600 ms).
+    pause = bytes(RATE * 2 * 400 // 1000)
+    pcm = voiced(render(speech, "a large pepperoni pizza")) + pause + voiced(render(speech, "and garlic knots"))
+    session = one_turn(pizzeria, speech, pcm)
+    (exchange,) = session.result.exchanges
+    heard = exchange.heard.lower()
+    assert "pepperoni" in heard and "knots" in heard, heard
+    assert session.early.started >= 2  # one guess at each pause; the first was dropped when the caller went on
+    # Without early recognition the same turn is heard the same way, only later.
+    session = one_turn(pizzeria, speech, pcm, early_pause_ms=None)
+    assert session.early is None
+    (exchange,) = session.result.exchanges
+    assert "pepperoni" in exchange.heard.lower() and "knots" in exchange.heard.lower(), exchange.heard
