@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.speech import _pct
+
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["Two large pepperoni pizzas please.", "No thank you.", "No.", "Pick up, please.", "My name is Maria.",
-         "Yes, that's the best number.", "Yes, please place it."]
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -48,21 +48,15 @@ def _kit():
     return fake_fs, fs_harness
 
 
-def _pct(values: list[int], q: float) -> int | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def level(worker: Any, n: int, rounds: int, offset: int) -> dict[str, Any]:
     """`rounds` times, n calls at once; the worker's figures for them."""
     fake_fs, fs_harness = _kit()
     calls = []
     for r in range(rounds):
+        voices = [fs_harness.caller_audio(fs_harness.PIZZA_ORDER, offset + r * n + i) for i in range(n)]
         batch = [fake_fs.FakeFreeSwitch(worker.address, variables={"callticket_playbook": "pizzeria"},
-                                        script=fake_fs.CallerScript(turns=fs_harness.caller_audio(ORDER, offset + r * n + i)))
-                 for i in range(n)]
+                                        script=fake_fs.CallerScript(turns=turns))
+                 for turns in voices]
         threads = []
         for i, fs in enumerate(batch):
             threads.append(threading.Thread(target=fs.run, kwargs={"timeout": 300}, daemon=True))

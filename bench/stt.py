@@ -147,11 +147,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         tokens += result.tokens
         decode_ms.append(result.compute_ms)
     n = len(turns)
+    loaded = recognizer.model(args.model)
     out: dict[str, Any] = {
         "model": args.model,
-        "min_window_s": recognizer.model(args.model).min_window_s,
+        "min_window_s": loaded.min_window_s,
         "window_margin_s": settings.window_margin_s,
-        "compute_type": recognizer.model(args.model).compute_type,
+        "compute_type": loaded.compute_type,
         "beam_size": settings.beam_size,
         "turns": n,
         "wer": round(errors / max(1, words), 3),

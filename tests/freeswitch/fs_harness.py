@@ -127,6 +127,11 @@ class ServeEsl:
 
 
 
+# The caller of the spoken-order tests and of `callticket bench freeswitch`.
+PIZZA_ORDER = ["Two large pepperoni pizzas please.", "No thank you.", "No.", "Pick up, please.", "My name is Maria.",
+               "Yes, that's the best number.", "Yes, please place it."]
+
+
 def caller_audio(lines: list[str], offset: int = 0) -> list[bytes]:
     """Each line spoken by a synthetic caller (espeak-ng / flite voices, rotating),
     through an A-law phone line, as FreeSWITCH's unicast would carry it (L16, 8 kHz)."""

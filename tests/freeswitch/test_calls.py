@@ -15,14 +15,12 @@ import pytest
 
 from agi.records import CallRecords
 from fake_fs import BridgeBehaviour, CallerScript, FakeFreeSwitch
-from fs_harness import caller_audio, local_pos_orders
+from fs_harness import PIZZA_ORDER, caller_audio, local_pos_orders
 from ruamel.yaml import YAML
 
 from agi.pbx.freeswitch import wire
 
 ROUTE = {"callticket_playbook": "pizzeria"}
-ORDER = ["Two large pepperoni pizzas please.", "No thank you.", "No.", "Pick up, please.", "My name is Maria.",
-         "Yes, that's the best number.", "Yes, please place it."]
 PERSON = ["Two large pepperoni pizzas please.", "let me talk to a person"]
 DIALOGUE_CALLS = Path(__file__).resolve().parents[1] / "dialogue" / "calls" / "pizzeria"
 
@@ -53,7 +51,7 @@ def assert_closed_after_notice(fs: FakeFreeSwitch) -> None:
 
 def test_a_spoken_order_is_committed(serve_esl, fs_playbooks):
     fs = FakeFreeSwitch(serve_esl.address, caller="+15551234567", variables=ROUTE,
-                        script=CallerScript(turns=caller_audio(ORDER)))
+                        script=CallerScript(turns=caller_audio(PIZZA_ORDER)))
     fs.run(timeout=240)
     assert fs.errors == []
     result = result_for(serve_esl, fs)
@@ -75,7 +73,7 @@ def test_a_spoken_order_is_committed(serve_esl, fs_playbooks):
     assert fs.bot_audio_s() > 15
     assert fs.sent_blocks("hangup") == [wire.hangup("NORMAL_CLEARING")]
     assert_closed_after_notice(fs)
-    assert len(result["reply_latency_ms"]) >= len(ORDER) - 1
+    assert len(result["reply_latency_ms"]) >= len(PIZZA_ORDER) - 1
     # the call record: committed, the receipt, the caller's number masked
     records = CallRecords(f"sqlite:{serve_esl.data_dir / 'calls.sqlite3'}")
     try:
