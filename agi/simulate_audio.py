@@ -12,8 +12,10 @@ A turn of the form "DTMF 1" presses that key instead of speaking.
 The simulated caller behaves like a person who knows what they meant: the
 same script runs in text beside the call, and when the bot's answer differs
 from the text call's answer to that turn, the caller says it again (slower)
-if the bot did not understand, "no, I said ..." if the bot's answer shows
-it misheard (the bot says back what it took down), at most twice per turn,
+if the bot did not understand, "not the mocha, a large latte" when the bot
+took an order line down wrong (only that line, as a person puts it right),
+"no, I said ..." if the bot's answer shows it misheard otherwise (the bot
+says back what it took down), at most twice per turn,
 and "yes" when the bot asks "did you say ...?" about what was meant.
 """
 
@@ -203,6 +205,58 @@ def _digits(words: list[str]) -> list[str]:
     return out
 
 
+def _order_view(engine: Any) -> Any:
+    """The order lines of the bot's ticket, as the caller would hear them read back."""
+    try:
+        ticket = engine.ticket()
+    except Exception:  # a ticket that cannot be priced yet: nothing to compare
+        return None
+    return as_written([line.model_dump(mode="json", exclude={"confidence"}) for line in ticket.items])
+
+
+def order_fix(engine: Any, meant: Any) -> str | None:
+    """What a person says to put right only the order lines the bot took
+    down wrong ("not the mocha, a large latte with oat milk"), rather than
+    the whole sentence again, which a recogniser tends to mishear the same
+    way: the first phrase that, taken as said, leaves the bot's order as
+    the text call's (`meant`). None when the order is already right or no
+    phrase puts it right. English phrases (the benchmark's callers)."""
+    want = _order_view(meant)
+    if want is None or _order_view(engine) == want:
+        return None
+    for phrase in _fix_phrases(engine, meant):
+        trial = _trial(engine)
+        trial.hear(phrase)
+        if _order_view(trial) == want:
+            return phrase
+    return None
+
+
+def _trial(engine: Any) -> Any:
+    """The bot as it stands, to try words on without changing the call."""
+    trial = copy.copy(engine)
+    trial.state = copy.deepcopy(engine.state)
+    return trial
+
+
+def _fix_phrases(engine: Any, meant: Any) -> list[str]:
+    """Ways to say which line is wrong and what it should be, shortest first."""
+    have, want = engine.state.lines, meant.state.lines
+    wrong = [line for line in have if line not in want]
+    phrases: list[str] = []
+    for line in (line for line in want if line not in have):
+        what = meant._describe(line, with_qty=False)
+        count = "a" if line.quantity == 1 else meant._describe(line).split(" ", 1)[0]
+        for old in wrong:
+            if old.catalog_id == line.catalog_id and old.quantity != line.quantity:
+                phrases.append(f"make that {count}")
+            old_name = engine._describe(old.model_copy(update={"modifiers": [], "variation_name": None,
+                                                               "variation_id": None}), with_qty=False)
+            phrases += [f"not the {old_name}, {count} {what}", f"make the {old_name} {count} {what}"]
+        phrases += [f"make that {count} {what}", f"no, {count} {what}"]
+    return list(dict.fromkeys(phrases))
+
+
 class _Caller:
     """Speaks the script's turns, each after the bot has finished its own."""
 
@@ -236,7 +290,7 @@ class _Caller:
         exchange_mark = len(self.session.result.exchanges)
         key = _DTMF.match(text)
         expected = " ".join(self.meant.dtmf(d) for d in key.group(1)) if key else self.meant.say(text)
-        phrase, last = text, ""
+        phrase, last, fix = text, "", None
         for attempt in range(1 + self.options.repeats):
             marks = len(self.session.result.spoken), len(self.session.result.exchanges)
             await asyncio.sleep(self.options.gap_s)
@@ -252,12 +306,19 @@ class _Caller:
             reply = as_written(self.bot_text(marks[0]))
             if reply == as_written(expected):
                 break  # the bot took it as meant
+            if phrase == fix and self._order_as_meant():
+                break  # the order is put right; the bot's words may differ ("For pickup." was said before)
             if phrase != text and reply == last:
                 break  # the correction changed nothing: what went wrong is not this turn
             last = reply
             yes = self._yes_if_meant(expected)
+            fix = None if yes is not None or not any(e.heard for e in new) or self._not_understood() else (
+                self._fix_if_meant())
             if yes is not None:
                 phrase = yes  # "Did you say 20 large lattes?": what was meant, so "yes"
+            elif fix is not None:
+                phrase = fix  # "not the mocha, a large latte": only what the bot took down wrong
+                self.corrections += 1
             elif not any(e.heard for e in new) or self._not_understood():
                 phrase, self.repeats = text, self.repeats + 1  # not heard, or "Sorry, I didn't catch that"
             else:
@@ -280,9 +341,18 @@ class _Caller:
         if engine is None or engine.state.pending is None:
             return None
         yes = lexicon.YES.get(self.language[:2], lexicon.YES["en"])[0]
-        trial = copy.copy(engine)
-        trial.state = copy.deepcopy(engine.state)
-        return yes if as_written(trial.hear(yes).text) == as_written(expected) else None
+        return yes if as_written(_trial(engine).hear(yes).text) == as_written(expected) else None
+
+    def _fix_if_meant(self) -> str | None:
+        engine, meant = self.session.controller.engine, self.meant.controller.engine
+        if engine is None or meant is None or self.language[:2] != "en":
+            return None
+        return order_fix(engine, meant)
+
+    def _order_as_meant(self) -> bool:
+        engine, meant = self.session.controller.engine, self.meant.controller.engine
+        want = _order_view(meant) if meant is not None else None
+        return want is None or engine is None or _order_view(engine) == want
 
     def _not_understood(self) -> bool:
         engine = self.session.controller.engine

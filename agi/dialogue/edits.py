@@ -23,6 +23,11 @@ from agi.tickets import (
 )
 
 
+_ARTICLES = frozenset({"a", "an", "the", "un", "una", "el", "la", "los", "las"})
+# "make that a latte", "no, make it a latte", "actually change it to a latte": the item named replaces one like it.
+_MAKE_THAT = re.compile(r"^(?:no |actually |oh )?(?:make (?:that|it)|change (?:that|it) to|switch (?:that|it) to)\b")
+
+
 class EditsMixin:
     """Part of DialogueEngine: everything that changes `state.lines`."""
 
@@ -39,6 +44,13 @@ class EditsMixin:
         removing = lexicon.contains(norm, lexicon.REMOVE[lang]) or lexicon.contains(norm, lexicon.REMOVE["en"])
         changing = lexicon.contains(norm, lexicon.CHANGE[lang]) or lexicon.contains(norm, lexicon.CHANGE["en"])
 
+        # "not a mocha, a latte", "a latte, not the mocha": the line named after "not" becomes the other item
+        negated = [m for m in in_order if self._negated(norm, m)]
+        if negated:
+            new = next((m for m in mentions if m.item_id != negated[0].item_id and not self._negated(norm, m)), None)
+            if new is not None:
+                return self._replace_item(negated[0].item_id, new, norm, notes)
+
         # "change the coke to a sprite", "swap the coke for a sprite", "a sprite instead of the coke"
         if changing and len(mentions) >= 2 and in_order:
             old = in_order[0]
@@ -53,6 +65,8 @@ class EditsMixin:
         if changing and len(new_only) == 1 and not in_order:
             before = " ".join(tokenize(norm)[: new_only[0].start])
             index = self._line_named_by(before)
+            if index is None and _MAKE_THAT.match(norm):
+                index = self._line_like(new_only[0].item_id)  # "make that a latte" after "a large mocha"
             if index is not None and st.lines[index].catalog_id != new_only[0].item_id:
                 return self._replace_item(st.lines[index].catalog_id, new_only[0], norm, notes)
 
@@ -126,6 +140,25 @@ class EditsMixin:
                         and self.matcher().accepts_modifier(item_id, t.modifier_id)
                     ):
                         return i
+        return None
+
+    def _negated(self, norm: str, mention: Mention) -> bool:
+        """Whether the caller said "not" right before this item ("not a mocha", "no el moca")."""
+        tokens = tokenize(norm)
+        i = mention.start - 1
+        while i >= 0 and tokens[i] in _ARTICLES:
+            i -= 1
+        return i >= 0 and (tokens[i] == "not" or (tokens[i] == "no" and i > 0))  # a leading "no" answers the bot
+
+    def _line_like(self, item_id: str | None) -> int | None:
+        """The latest line of the same kind (category) as this item."""
+        item = self.catalog.item(item_id) if item_id else None
+        if item is None:
+            return None
+        for i in range(len(self.state.lines) - 1, -1, -1):
+            other = self.catalog.item(self.state.lines[i].catalog_id)
+            if other is not None and other.category == item.category:
+                return i
         return None
 
     def _line_named_by(self, words_text: str) -> int | None:
@@ -235,16 +268,25 @@ class EditsMixin:
         if not item.available:
             notes.append(self._unavailable_text(item))
             return True
-        variation = new.variation_id or (
-            old.variation_id if item.variation(old.variation_id) else item.default_variation
+        said_size = next(
+            (t.variation_id for m in self.mentions(norm, ("variation",)) for t in m.candidates
+             if t.item_id == item.id and t.variation_id),
+            None,
         )
+        # The size said now, else the old line's size by name ("large" mocha -> "large" latte), else the default.
+        same_size = next((x.id for x in item.variations if old.variation_name and x.name == old.variation_name), None)
+        variation = new.variation_id or said_size or same_size or item.default_variation
         v = item.variation(variation)
+        # The options the caller chose stay where the new item takes them:
+        # a mocha with oat milk made a latte is a latte with oat milk.
+        kept = [m for m in old.modifiers if self.matcher().accepts_modifier(item.id, m.catalog_id)]
         st.lines[index] = OrderLine(
             catalog_id=item.id,
             name=item.name,
             quantity=old.quantity,
             variation_id=v.id if v else None,
             variation_name=v.name if v else None,
+            modifiers=kept,
         )
         st.touch(index)
         notes.append(

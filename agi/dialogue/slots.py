@@ -61,7 +61,7 @@ def _num(token: str) -> int | None:
 
 _CLOCK = re.compile(r"\b(\d{1,2})[:.](\d{2})\s*(a\.?m\.?|p\.?m\.?)?")
 _HOUR_AMPM = re.compile(r"\b(\d{1,2})\s*(a\.?m\.?|p\.?m\.?|o'?clock)\b")
-_AT_HOUR = re.compile(r"\b(?:at|around|by|a las|a la)\s+(\d{1,2})\b(?!\s*(?:minutes|mins|pizzas|people|guests))")
+_AT_HOUR = re.compile(r"\b(?:at|around|by|a las|a la)\s+(\d{1,2})\b(?![:.]\d)(?!\s*(?:minutes|mins|pizzas|people|guests))")
 _WORD_CLOCK = re.compile(
     r"\b(?:at|around|by|a las|a la)?\s*(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce)"
@@ -137,9 +137,10 @@ def parse_time_of_day(text: str) -> TimeOfDay | RelativeTime | None:
                 minute = words_to_number(m.group(4)) or 0
             period = {"上午": "am", "早上": "am", "中午": "pm", "下午": "pm", "晚上": "pm"}.get(m.group(1) or "")
             return TimeOfDay(hour % 24, minute, period)
-    if m := _CLOCK.search(text):
+    # A clock reading no clock shows ("at 90", "7:75") is a misheard time, not 6 pm or 8:15.
+    if (m := _CLOCK.search(text)) and int(m.group(1)) <= 24 and int(m.group(2)) < 60:
         return TimeOfDay(int(m.group(1)), int(m.group(2)), _ampm(m.group(3)))
-    if m := _HOUR_AMPM.search(text):
+    if (m := _HOUR_AMPM.search(text)) and int(m.group(1)) <= 24:
         return TimeOfDay(int(m.group(1)), 0, _ampm(m.group(2)))
     if m := _HALF_PAST.search(text):
         h = _num(m.group(1))
@@ -149,7 +150,7 @@ def parse_time_of_day(text: str) -> TimeOfDay | RelativeTime | None:
         h = _num(m.group(2))
         if h is not None:
             return TimeOfDay(h, 15) if m.group(1) in ("past", "after") else TimeOfDay((h - 1) % 24, 45)
-    if m := _AT_HOUR.search(text):
+    if (m := _AT_HOUR.search(text)) and int(m.group(1)) <= 24:
         return TimeOfDay(int(m.group(1)), 0)
     if m := _WORD_CLOCK.search(text):
         has_anchor = m.group(0).split()[0] in ("at", "around", "by", "a") or m.group(2) or m.group(3)

@@ -337,6 +337,38 @@ def test_a_change_to_a_drink_keeps_what_the_caller_did_not_change(cafe, change, 
     assert (line.variation_id, [m.catalog_id for m in line.modifiers]) == expected
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "not the mocha, a large latte",
+        "a latte, not a mocha",
+        "no, a latte, not the mocha",
+        "make that a latte",
+        "make it a latte",
+    ],
+)
+def test_the_wrong_drink_is_swapped_with_its_size_and_options(cafe, change):
+    c = call(cafe, at=datetime(2026, 11, 20, 9, 0))
+    c.say("a large mocha with oat milk and vanilla and a blueberry muffin")
+    reply = c.say(change)
+    assert lines(c) == [
+        ("latte", "latte-large", 1, [("milk-oat", "normal"), ("syr-vanilla", "normal")]),
+        ("blueberry-muffin", None, 1, []),
+    ]
+    assert "1 large latte with oat milk and vanilla syrup" in reply
+
+
+def test_a_wrong_drink_is_swapped_at_the_read_back(cafe):
+    c = call(cafe, at=datetime(2026, 11, 20, 9, 0))
+    c.say("a large mocha with oat milk and a blueberry muffin for pickup")
+    c.say("that's all")
+    c.say("Jen")
+    assert "1 large mocha with oat milk" in c.say("yes")
+    reply = c.say("no, not a mocha, a latte")
+    assert "Let me read that back: 1 large latte with oat milk and 1 blueberry muffin" in reply
+    assert not c.commits
+
+
 def test_two_choices_from_a_pick_one_group_are_not_both_rung_up(cafe):
     """Milk is one per drink in the register: the first milk said is read back, never both."""
     c = call(cafe, at=datetime(2026, 11, 20, 9, 0))

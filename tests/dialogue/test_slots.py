@@ -47,6 +47,12 @@ def test_times_today(said, expected):
         assert when.strftime("%H:%M") == expected and when.date() == NOW.date()
 
 
+@pytest.mark.parametrize("said", ["friday at 90, and", "at 7:75", "around 31 pm"])
+def test_a_time_no_clock_shows_is_not_taken_as_another(said):
+    # "Friday at 9 am" misheard as "Friday at 90" must be asked again, not booked at 6 pm.
+    assert S.parse_time_of_day(normalise(said)) is None
+
+
 @pytest.mark.parametrize(
     "said, expected",
     [

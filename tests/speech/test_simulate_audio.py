@@ -6,8 +6,8 @@ from pathlib import Path
 
 from agi import events as ev
 from agi.playbook import load_playbook
-from agi.simulate import Script, run_script
-from agi.simulate_audio import CALLER_VOICES, AudioOptions, caller_voice, run_audio
+from agi.simulate import Script, TextCall, run_script
+from agi.simulate_audio import CALLER_VOICES, AudioOptions, caller_voice, order_fix, run_audio
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,3 +101,18 @@ def test_a_caller_says_yes_when_the_bot_checks_what_was_meant():
     assert "did you say 20 large lattes" in turn["bot"].lower(), turn
     assert turn["heard"].lower().endswith("yes")
     assert audio["outcome"] == "transferred" and audio["transfer"]["reason"].startswith("large order")
+
+
+def test_a_caller_names_only_the_line_the_bot_took_down_wrong():
+    """What the simulated caller says when the bot's order has a wrong line:
+    that line put right, not the whole sentence the recogniser misheard."""
+    loaded = load_playbook(ROOT / "playbooks" / "cafe.yaml")
+    script = Script.model_validate({"caller": {"number": "+15551234567", "language": "en"}, "at": "2026-11-20T09:00:00"})
+    heard, meant = TextCall(loaded, script, _committed), TextCall(loaded, script, _committed)
+    heard.say("hi, a large oat mocha with vanilla and a blueberry muffin please")  # "oat milk latte", misheard
+    meant.say("hi, a large oat milk latte with vanilla and a blueberry muffin please")
+    fix = order_fix(heard.controller.engine, meant.controller.engine)
+    assert fix is not None and "latte" in fix and "muffin" not in fix
+    heard.say(fix)
+    assert heard.controller.engine.ticket().items == meant.controller.engine.ticket().items
+    assert order_fix(heard.controller.engine, meant.controller.engine) is None  # nothing left to put right
