@@ -25,7 +25,10 @@ from agi.tickets import (
 
 _ARTICLES = frozenset({"a", "an", "the", "un", "una", "el", "la", "los", "las"})
 # "make that a latte", "no, make it a latte", "actually change it to a latte": the item named replaces one like it.
-_MAKE_THAT = re.compile(r"^(?:no |actually |oh )?(?:make (?:that|it)|change (?:that|it) to|switch (?:that|it) to)\b")
+_MAKE_THAT = re.compile(
+    r"^(?:no |actually |oh )?(?:make (?:that|it)|change (?:that|it) to|switch (?:that|it) to)\b"
+    r"|^(?:no )?(?:mejor|que sea|cámbialo (?:a|por)|cambialo (?:a|por))\b|^(?:换成|改成|改为)"
+)
 
 
 class EditsMixin:
@@ -45,7 +48,7 @@ class EditsMixin:
         changing = lexicon.contains(norm, lexicon.CHANGE[lang]) or lexicon.contains(norm, lexicon.CHANGE["en"])
 
         # "not a mocha, a latte", "a latte, not the mocha": the line named after "not" becomes the other item
-        negated = [m for m in in_order if self._negated(norm, m)]
+        negated = [m for m in in_order if self._negated(norm, m, on_order=True)]
         if negated:
             new = next((m for m in mentions if m.item_id != negated[0].item_id and not self._negated(norm, m)), None)
             if new is not None:
@@ -142,13 +145,17 @@ class EditsMixin:
                         return i
         return None
 
-    def _negated(self, norm: str, mention: Mention) -> bool:
+    def _negated(self, norm: str, mention: Mention, on_order: bool = False) -> bool:
         """Whether the caller said "not" right before this item ("not a mocha", "no el moca")."""
         tokens = tokenize(norm)
         i = mention.start - 1
         while i >= 0 and tokens[i] in _ARTICLES:
             i -= 1
-        return i >= 0 and (tokens[i] == "not" or (tokens[i] == "no" and i > 0))  # a leading "no" answers the bot
+        if i >= 1 and tokens[i - 1] + tokens[i] in ("不是", "不要"):  # 不是摩卡: Chinese runs are characters
+            return True
+        # A leading "no" answers the bot ("no, a latte") unless the item it
+        # names is on the order ("no el moca, un latte").
+        return i >= 0 and (tokens[i] == "not" or (tokens[i] == "no" and (i > 0 or on_order)))
 
     def _line_like(self, item_id: str | None) -> int | None:
         """The latest line of the same kind (category) as this item."""

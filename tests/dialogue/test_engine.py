@@ -358,6 +358,23 @@ def test_the_wrong_drink_is_swapped_with_its_size_and_options(cafe, change):
     assert "1 large latte with oat milk and vanilla syrup" in reply
 
 
+@pytest.mark.parametrize(
+    "language, order, change",
+    [
+        ("es", "un moca grande con leche de avena", "no el moca, un latte"),
+        ("es", "un moca grande con leche de avena", "un latte, no un moca"),
+        ("es", "un moca grande con leche de avena", "mejor un latte"),
+        ("zh", "一杯大杯摩卡加燕麦奶", "不是摩卡，是拿铁"),
+        ("zh", "一杯大杯摩卡加燕麦奶", "换成拿铁"),
+    ],
+)
+def test_the_wrong_drink_is_swapped_in_spanish_and_chinese(cafe, language, order, change):
+    c = call(cafe, at=datetime(2026, 11, 20, 9, 0), language=language)
+    c.say(order)
+    c.say(change)
+    assert lines(c) == [("latte", "latte-large", 1, [("milk-oat", "normal")])]
+
+
 def test_a_wrong_drink_is_swapped_at_the_read_back(cafe):
     c = call(cafe, at=datetime(2026, 11, 20, 9, 0))
     c.say("a large mocha with oat milk and a blueberry muffin for pickup")
