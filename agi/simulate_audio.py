@@ -209,7 +209,7 @@ def _order_view(engine: Any) -> Any:
     """The order lines of the bot's ticket, as the caller would hear them read back."""
     try:
         ticket = engine.ticket()
-    except Exception:  # a ticket that cannot be priced yet: nothing to compare
+    except ValueError:  # a ticket whose fields do not validate yet: nothing to compare
         return None
     return as_written([line.model_dump(mode="json", exclude={"confidence"}) for line in ticket.items])
 
@@ -312,14 +312,14 @@ class _Caller:
                 break  # the correction changed nothing: what went wrong is not this turn
             last = reply
             yes = self._yes_if_meant(expected)
-            fix = None if yes is not None or not any(e.heard for e in new) or self._not_understood() else (
-                self._fix_if_meant())
+            unheard = not any(e.heard for e in new) or self._not_understood()
+            fix = None if yes is not None or unheard else self._fix_if_meant()
             if yes is not None:
                 phrase = yes  # "Did you say 20 large lattes?": what was meant, so "yes"
             elif fix is not None:
                 phrase = fix  # "not the mocha, a large latte": only what the bot took down wrong
                 self.corrections += 1
-            elif not any(e.heard for e in new) or self._not_understood():
+            elif unheard:
                 phrase, self.repeats = text, self.repeats + 1  # not heard, or "Sorry, I didn't catch that"
             else:
                 phrase = _I_SAID.get(self.language[:2], _I_SAID["en"]).format(text=text)

@@ -219,6 +219,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "¿Qué día y a qué hora le gustaría?",
         "zh": "您想约哪天几点？",
     },
+    "ask_time_on": {
+        "en": "What time {day}?",
+        "es": "¿A qué hora {day}?",
+        "zh": "{day}几点？",
+    },
     "ask_date": {
         "en": "What date would you like?",
         "es": "¿Para qué fecha?",

@@ -103,7 +103,9 @@ class SlotFillingMixin:
             partial = self.state.slots.get(f"_{spec.id}_day")
             if said is None:
                 self.state.slots[f"_{spec.id}_day"] = day
-                return None
+                # "Friday" (or "Friday at 90", a time misheard) to "what day and
+                # time?": the day is taken and only the time is asked for.
+                return Reply(self._time_on_question(day)) if asked else None
             when = S.resolve_time(said, self.now, day or partial)
             return self._check_booking_time(when)
         if t == "number":
@@ -239,6 +241,17 @@ class SlotFillingMixin:
         spec = self._service_spec()
         value = self.state.slots.get(spec.id) if spec else None
         return value if isinstance(value, str) else None
+
+    def _time_on_question(self, day: Any) -> str:
+        """'What time on Friday November 27?', 'What time tomorrow?'."""
+        lang = self.state.language
+        if day == self.now.date():
+            spoken = {"en": "today", "es": "hoy", "zh": "今天"}[lang]
+        elif day == self.now.date() + timedelta(days=1):
+            spoken = {"en": "tomorrow", "es": "mañana", "zh": "明天"}[lang]
+        else:
+            spoken = {"en": "on ", "es": "el ", "zh": ""}[lang] + P.spoken_date(day, lang)
+        return P.say("ask_time_on", lang, day=spoken)
 
     def _earliest(self) -> datetime:
         """Now plus the lead time; when that falls in closed hours, the next

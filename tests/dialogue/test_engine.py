@@ -444,3 +444,14 @@ def test_a_latte_and_a_matcha_latte_are_two_things(cafe):
     c.say("a latte and a matcha latte")
     c.say("yes")
     assert sorted(line.catalog_id for line in c.controller.engine.state.lines) == ["chai-latte", "latte"]
+
+
+@pytest.mark.parametrize("day", ["friday", "Friday at 90, and"])  # the second: "Friday at 9 am", misheard
+def test_a_day_without_a_time_is_kept_and_only_the_time_is_asked(day):
+    clinic = load_playbook(ROOT / "playbooks" / "clinic.yaml")
+    c = call(clinic)
+    c.say("I'd like a new patient visit")
+    c.say("I just moved here")
+    assert c.say(day) == "What time on Friday November 27?"
+    assert "Friday November 27 at 9 am" in c.say("9 am")
+    assert c.controller.engine.state.slots["start"].isoformat().startswith("2026-11-27T09:00")
