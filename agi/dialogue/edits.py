@@ -275,14 +275,10 @@ class EditsMixin:
         if not item.available:
             notes.append(self._unavailable_text(item))
             return True
-        said_size = next(
-            (t.variation_id for m in self.mentions(norm, ("variation",)) for t in m.candidates
-             if t.item_id == item.id and t.variation_id),
-            None,
-        )
+        said = self._same_size(item, norm)
         # The size said now, else the old line's size by name ("large" mocha -> "large" latte), else the default.
-        same_size = next((x.id for x in item.variations if old.variation_name and x.name == old.variation_name), None)
-        variation = new.variation_id or said_size or same_size or item.default_variation
+        kept_size = next((x.id for x in item.variations if old.variation_name and x.name == old.variation_name), None)
+        variation = new.variation_id or (said.id if said else None) or kept_size or item.default_variation
         v = item.variation(variation)
         # The options the caller chose stay where the new item takes them:
         # a mocha with oat milk made a latte is a latte with oat milk.

@@ -148,11 +148,14 @@ class ReadbackMixin:
         clock = P.clock(when.hour, when.minute, lang)
         if when.date() == self.now.date():
             return clock
-        if when.date() == self.now.date() + timedelta(days=1):
-            day = {"en": "tomorrow", "es": "mañana", "zh": "明天"}[lang]
-        else:
-            day = P.spoken_date(when.date(), lang)
-        return f"{day} {'at ' if lang == 'en' else ''}{clock}"
+        return f"{self._day_words(when.date())} {'at ' if lang == 'en' else ''}{clock}"
+
+    def _day_words(self, day: date) -> str:
+        """'tomorrow', else 'Friday November 27' (a day after today)."""
+        lang = self.state.language
+        if day == self.now.date() + timedelta(days=1):
+            return {"en": "tomorrow", "es": "mañana", "zh": "明天"}[lang]
+        return P.spoken_date(day, lang)
 
     def _staff_name(self, staff_id: Any) -> str:
         if staff_id == "any":

@@ -248,9 +248,9 @@ class SlotFillingMixin:
         if day == self.now.date():
             spoken = {"en": "today", "es": "hoy", "zh": "今天"}[lang]
         elif day == self.now.date() + timedelta(days=1):
-            spoken = {"en": "tomorrow", "es": "mañana", "zh": "明天"}[lang]
+            spoken = self._day_words(day)
         else:
-            spoken = {"en": "on ", "es": "el ", "zh": ""}[lang] + P.spoken_date(day, lang)
+            spoken = {"en": "on ", "es": "el ", "zh": ""}[lang] + self._day_words(day)
         return P.say("ask_time_on", lang, day=spoken)
 
     def _earliest(self) -> datetime:
