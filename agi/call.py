@@ -15,11 +15,16 @@ from typing import Any, Callable
 
 from agi import events as ev
 from agi.catalog import Catalog
+from agi.dialogue import lexicon
 from agi.dialogue.engine import Action, DialogueEngine, Reply
 from agi.playbook import LoadedPlaybook
 from agi.tickets import Ticket
 
 SILENCE_TIMER = "silence"
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def idempotency_key(business_id: str, call_id: str) -> str:
@@ -37,6 +42,7 @@ class CallController:
         call_id: str | None = None,
         recent_hangups: int = 0,
         endpointer_factory: Callable[[int], Any] | None = None,
+        second_opinion: bool = False,
     ):
         self.loaded = loaded
         self.playbook = loaded.playbook
@@ -69,6 +75,12 @@ class CallController:
         self._closing = False
         self._awaiting_transcript = 0
         self._commit_pending = False
+        # Ask for a second opinion on an utterance the dialogue cannot make
+        # sense of, or that corrects the bot (see ev.Transcribe); a driver
+        # whose recogniser has no second model answers with nothing.
+        self.second_opinion = second_opinion
+        self._utterance: ev.Transcribe | None = None  # the last one sent to speech-to-text
+        self._first_reading: ev.Transcript | None = None  # while its second opinion is out
 
     # ------------------------------------------------------------ public
 
@@ -150,10 +162,26 @@ class CallController:
             return []
         self._awaiting_transcript += 1
         hints = self._last_hints
-        return [ev.Transcribe(event.pcm, event.sample_rate, self._stt_language(), hints)]
+        self._utterance = ev.Transcribe(event.pcm, event.sample_rate, self._stt_language(), hints)
+        return [self._utterance]
 
     def _on_Transcript(self, event: ev.Transcript) -> list[ev.Command]:
         self._awaiting_transcript = max(0, self._awaiting_transcript - 1)
+        if self._closing or self.engine is None:
+            return []
+        first, self._first_reading = self._first_reading, None
+        if event.second_opinion:
+            return self._hear(self._better_reading(first, event)) if first is not None else []
+        out = self._hear(first) if first is not None else []  # a later utterance came first: its reading stands
+        if self._utterance is not None and self.wants_second_opinion(event):
+            self._first_reading = event
+            self._awaiting_transcript += 1
+            utterance = self._utterance
+            return out + [ev.Transcribe(utterance.pcm, utterance.sample_rate, event.language or utterance.language,
+                                        utterance.hints, second_opinion=True)]
+        return out + self._hear(event)
+
+    def _hear(self, event: ev.Transcript) -> list[ev.Command]:
         if self._closing or self.engine is None:
             return []
         text = event.text.strip()
@@ -166,6 +194,33 @@ class CallController:
         reply = self.engine.hear(text, event.language)
         self.turns.append({"heard": text, "bot": reply.text})
         return out + self._apply(reply)
+
+    def wants_second_opinion(self, event: ev.Transcript) -> bool:
+        """A reading the bot would not understand, or one that says the bot
+        misheard before: the same recogniser tends to mishear the same words
+        the same way, so another model hears the utterance too."""
+        text = event.text.strip()
+        if not (self.second_opinion and text and self.engine is not None and not self._closing):
+            return False
+        language = event.language or self.language
+        return lexicon.correction(text, language) is not None or self.engine.would_puzzle(text, event.language)
+
+    def _better_reading(self, first: ev.Transcript, second: ev.Transcript) -> ev.Transcript:
+        """The second opinion, unless it heard nothing, or the same words
+        written apart ("al green" / "algreen": the English model's writing
+        stands), or it loses the caller's "no, I said ..." ("No, I fear the
+        S" for "no, I said yes"), or the bot would make sense of the first
+        reading and not of it."""
+        if not second.text.strip() or self.engine is None or _letters(first.text) == _letters(second.text):
+            return first
+        language = first.language or self.language
+        if lexicon.correction(first.text, language) is not None and lexicon.correction(second.text, language) is None:
+            return first
+        if self.engine.would_puzzle(second.text, second.language) and not self.engine.would_puzzle(
+            first.text, first.language
+        ):
+            return first
+        return second
 
     def _on_Dtmf(self, event: ev.Dtmf) -> list[ev.Command]:
         if self._closing or self.engine is None:

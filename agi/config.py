@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from agi.yamlconf import ConfigError, Problem, check_refs, load_model, read_yaml
+
+if TYPE_CHECKING:
+    from agi.speech.stt import SttSettings
 
 DEFAULT_PATHS = (Path("/etc/callticket/callticket.yaml"),)
 ENV_CONFIG = "CALLTICKET_CONFIG"
@@ -141,6 +144,17 @@ class SttConfig(_Strict):
                                      "float16 on CUDA; float32 hears more words right and needs more memory bandwidth")
     busy_compute_type: str | None = Field(
         None, description="weights for a decode started while another runs or waits: default compute_type")
+    second_opinion: bool = Field(
+        True, description="decode an utterance the dialogue could not make sense of, or a correction, again "
+        "with the multilingual model when tiny.en heard it (model auto)")
+
+    def settings(self) -> "SttSettings":
+        """The recogniser settings: these, over CALLTICKET_STT_* from the environment."""
+        from agi.speech.stt import settings_from_env
+
+        return settings_from_env(model=self.model, threads=self.threads, pool_size=self.pool_size,
+                                 compute_type=self.compute_type, busy_compute_type=self.busy_compute_type,
+                                 second_opinion=self.second_opinion)
 
 
 class TtsConfig(_Strict):

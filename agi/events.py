@@ -60,6 +60,7 @@ class Transcript:
     text: str
     language: str | None = None
     confidence: float = 1.0
+    second_opinion: bool = False  # the answer to a `Transcribe(second_opinion=True)`
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +126,17 @@ class Transcribe:
 
     `hints` biases recognition toward what the caller is likely to say now
     (catalog names, the answers to the question just asked).
+    `second_opinion`: the same utterance again, by the recogniser's more
+    accurate model where it has one, because the first reading was not
+    understood or corrects the bot; a driver without one answers with an
+    empty `Transcript(second_opinion=True)` and the first reading stands.
     """
 
     pcm: bytes
     sample_rate: int = 8000
     language: str | None = None
     hints: tuple[str, ...] = ()
+    second_opinion: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
@@ -47,6 +47,7 @@ from agi.speech.early import EarlyRecognizer
 from agi.speech.spotting import LanguageSpotter
 from agi.speech.stt import (
     SttPool,
+    SttRequest,
     SttResult,
     SttSettings,
     settings_from_env,
@@ -166,6 +167,7 @@ class Exchange:
     audio_ms: int = 0
     stt_ms: int = 0
     model: str | None = None  # the Whisper model that heard it
+    second_heard: str | None = None  # what the second model heard, when the dialogue asked (ev.Transcribe)
     dropped: str | None = None  # why STT returned nothing (no speech, filler, ...)
     dtmf: str | None = None
     speech_end: float = 0.0  # clock time the caller stopped talking (or keyed)
@@ -301,6 +303,22 @@ class CallLoop:
                 self.result.ended_by = "bot"
 
 
+def second_opinion_exchange(result: "SessionResult") -> Exchange:
+    """The turn a second opinion is about: the last transcript's (the
+    controller asks for it on that transcript, before any other)."""
+    heard = [e for e in result.exchanges if e.dtmf is None]
+    return heard[-1] if heard else Exchange()
+
+
+def second_reading(exchange: Exchange, result: SttResult | None, language: str | None) -> ev.Transcript:
+    """Note the second opinion on the turn; the event for the dialogue (empty: the first reading stands)."""
+    if result is None or not result.text:
+        return ev.Transcript("", language, 0.0, second_opinion=True)
+    exchange.second_heard = result.text
+    exchange.stt_ms += result.compute_ms
+    return ev.Transcript(result.text, result.language, result.confidence, second_opinion=True)
+
+
 def recognised(exchange: Exchange, result: SttResult) -> ev.Transcript:
     """Note what the recogniser made of the caller's turn; the event for the dialogue."""
     exchange.heard = result.text
@@ -337,7 +355,15 @@ class CallSession(CallLoop):
         self.port = port
         self.speech = speech
         self.lock_language_after = lock_language_after
+        recognizer = speech.stt.recognizer
+        controller.second_opinion = any(recognizer.second_model(lang) for lang in self.languages)
         self.early = self._early_recognizer(speech.stt, 8000, early_pause_ms)
+        # A second opinion asked for as soon as the early guess is one the
+        # dialogue would want another reading of (see _speculate).
+        self._early_second: tuple[bytes, tuple[str, ...], Future[SttResult]] | None = None
+        self.early_seconds_used = 0
+        if self.early is not None and controller.second_opinion:
+            self.early.on_guess = self._on_early_guess
         # The language heard in the first second of voice locks the call as
         # one sure utterance would (see agi/speech/spotting.py).
         self.spotter: LanguageSpotter | None = None
@@ -489,6 +515,10 @@ class CallSession(CallLoop):
     # -- speech to text
 
     def _transcribe(self, command: ev.Transcribe) -> None:
+        if command.second_opinion:
+            self._stt_pending += 1
+            self._stt_tail = asyncio.create_task(self._second_opinion(command, self._stt_tail), name="call-stt")
+            return
         now = self.clock()
         # The endpointer decided after end_silence of quiet frames: the caller
         # stopped talking when the first of those frames arrived.
@@ -500,6 +530,9 @@ class CallSession(CallLoop):
         language = self._language_for(command.language)
         guess = self._guess_language(command.language)
         spotting = self._spotting()
+        if self._early_second is not None and not (self.early and self.early.same_utterance(self._early_second[0],
+                                                                                           command.pcm)):
+            self._drop_early_second()  # the caller went on after that pause
         # Claimed now, before the shadow endpointer sees another frame.
         claimed = self.early.claim(command.pcm, guess, command.hints) if self.early else None
         early = asyncio.wrap_future(claimed) if claimed is not None else None
@@ -553,6 +586,72 @@ class CallSession(CallLoop):
         finally:
             if early is not None:
                 early.cancel()  # the call ended first: words no one waits for
+            self._stt_pending -= 1
+
+    def _on_early_guess(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                        future: Future[SttResult]) -> None:
+        loop = asyncio.get_running_loop()
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._speculate, pcm, language, hints, done))
+
+    def _speculate(self, pcm: bytes, language: str | None, hints: tuple[str, ...], guess: Future[SttResult]) -> None:
+        """The early guess is in while the caller's pause may still become
+        the end of the turn: if the dialogue would ask for a second opinion
+        on it, ask now, so the reply does not wait for a decode started only
+        after the endpointer's silence (one call at a time the second model
+        then answers in about the time of that silence). Skipped when the
+        pool is busy, like the early guess itself."""
+        if self._done or guess.cancelled() or guess.exception() is not None:
+            return
+        if self.early is None or not self.early.unclaimed(guess):
+            return  # the turn has ended meanwhile: its second opinion, if any, is asked for the usual way
+        stt = self.speech.stt
+        model = stt.recognizer.second_model(language)
+        result = guess.result()
+        if model is None or not result.text or stt.waiting >= stt.size:
+            return
+        if not self.controller.wants_second_opinion(ev.Transcript(result.text, result.language, result.confidence)):
+            return
+        self._drop_early_second()
+        with contextlib.suppress(RuntimeError):  # the pool is shutting down with the worker
+            self._early_second = (pcm, hints, stt.submit(SttRequest(pcm, 8000, language, hints, self.languages,
+                                                                    model=model)))
+
+    def _claim_early_second(self, command: ev.Transcribe) -> asyncio.Future[SttResult] | None:
+        early, self._early_second = self._early_second, None
+        if early is None:
+            return None
+        pcm, hints, future = early
+        if self.early is not None and self.early.same_utterance(pcm, command.pcm) and hints == command.hints:
+            self.early_seconds_used += 1
+            return asyncio.wrap_future(future)
+        future.cancel()
+        return None
+
+    def _drop_early_second(self) -> None:
+        if self._early_second is not None:
+            self._early_second[2].cancel()
+            self._early_second = None
+
+    async def _second_opinion(self, command: ev.Transcribe, previous: asyncio.Task[None] | None) -> None:
+        """The utterance the dialogue asked about again, by the other model;
+        its exchange (the turn the caller waits on) is the first reading's."""
+        exchange = second_opinion_exchange(self.result)
+        early = self._claim_early_second(command)
+        try:
+            model = self.speech.stt.recognizer.second_model(command.language)
+            result: SttResult | None = None
+            if model is not None:
+                try:
+                    result = await (early or self.speech.stt.transcribe(
+                        command.pcm, command.sample_rate, command.language, command.hints, self.languages,
+                        self._waiting_since(exchange), model=model))
+                except Exception as exc:  # the first reading stands
+                    log.warning("second opinion failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            self._post(second_reading(exchange, result, command.language), exchange)
+        finally:
             self._stt_pending -= 1
 
     # -- playback
@@ -649,6 +748,7 @@ class CallSession(CallLoop):
             self._stt_tail.cancel()
         if self.early is not None:
             self.early.close()
+        self._drop_early_second()
         if self.spotter is not None:
             self.spotter.close()
         if self._commits:  # a ticket the caller confirmed is never abandoned
@@ -676,7 +776,8 @@ def attribute_reply(
     Play that CommitDone/CommitFailed causes still answers that turn.
     """
     if isinstance(event, (ev.Transcript, ev.Dtmf)) and isinstance(meta, Exchange):
-        result.exchanges.append(meta)
+        if not any(e is meta for e in result.exchanges):  # a second opinion answers a turn already open
+            result.exchanges.append(meta)
         exchange = meta
     elif isinstance(event, (ev.CommitDone, ev.CommitFailed)) and result.exchanges and not result.exchanges[-1].bot:
         exchange = result.exchanges[-1]

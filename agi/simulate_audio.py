@@ -22,7 +22,6 @@ and "yes" when the bot asks "did you say ...?" about what was meant.
 from __future__ import annotations
 
 import asyncio
-import copy
 import importlib.util
 import re
 import uuid
@@ -156,6 +155,10 @@ async def audio_call(
         stats["corrections"] = caller.corrections
         stats["early_used"] = session.early.used if session.early else 0
         stats["utterances"] = len(session.result.exchanges)
+        # Utterances heard again by the second model, and how long each caller waited for that reply.
+        second = [e for e in session.result.exchanges if e.second_heard is not None]
+        stats["second_opinions"] = len(second)
+        stats["second_opinion_latency_ms"] = [e.latency_ms for e in second if e.latency_ms is not None]
     result = controller.result()
     result["turns"] = turns
     return result
@@ -234,9 +237,7 @@ def order_fix(engine: Any, meant: Any) -> str | None:
 
 def _trial(engine: Any) -> Any:
     """The bot as it stands, to try words on without changing the call."""
-    trial = copy.copy(engine)
-    trial.state = copy.deepcopy(engine.state)
-    return trial
+    return engine.trial()
 
 
 def _fix_phrases(engine: Any, meant: Any) -> list[str]:
@@ -255,6 +256,12 @@ def _fix_phrases(engine: Any, meant: Any) -> list[str]:
             phrases += [f"not the {old_name}, {count} {what}", f"make the {old_name} {count} {what}"]
         phrases += [f"make that {count} {what}", f"no, {count} {what}"]
     return list(dict.fromkeys(phrases))
+
+
+def _heard(exchange: Any) -> str:
+    """What the recogniser heard, with the second model's reading where the bot asked for one."""
+    heard = exchange.heard or (f"DTMF {exchange.dtmf}" if exchange.dtmf else "")
+    return f"{heard} [second opinion: {exchange.second_heard}]" if exchange.second_heard else heard
 
 
 class _Caller:
@@ -325,7 +332,7 @@ class _Caller:
                 phrase = _I_SAID.get(self.language[:2], _I_SAID["en"]).format(text=text)
                 self.corrections += 1
         new = self.session.result.exchanges[exchange_mark:]
-        heard = " ".join(e.heard or (f"DTMF {e.dtmf}" if e.dtmf else "") for e in new).strip()
+        heard = " ".join(_heard(e) for e in new).strip()
         latency = next((e.latency_ms for e in new if e.latency_ms is not None), None)
         return {
             "caller": text,

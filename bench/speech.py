@@ -13,6 +13,9 @@ time -> VAD -> STT -> dialogue -> TTS -> paced playout). Figures:
   caller says a turn again or corrects a misheard one ("no, I said ...")
   at most `--repeats` times, and how often it had to is reported beside it
   (repeats, corrections, calls_corrected, ticket_match_first_time);
+* second_opinions: utterances the bot had the second model hear again (a
+  reading it could not make sense of, or a correction), and
+  latency_ms_second_opinion, their reply latency p50 / p95;
 * concurrency: N = 1, 5, 10, 20, 40 calls at once in this one process, each
   streamed in real time: p95 latency and the share of calls completed;
 * rss_mb: the process after the models loaded, and per added call;
@@ -200,6 +203,7 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
     per_call_latencies: list[list[int]] = []
     matched = orders = repeats = corrections = corrected_calls = first_time = 0
     misses = []
+    second_latencies: list[int] = []
     by_voice: dict[str, list[int]] = {}
     for i, (name, script) in enumerate(calls):
         loaded = playbooks[name.split("/")[0]]
@@ -213,6 +217,7 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         same = _same(text, audio)
         repeats += stats["repeats"]
         corrections += stats["corrections"]
+        second_latencies += stats["second_opinion_latency_ms"]
         corrected_calls += stats["corrections"] > 0
         first_time += same and stats["corrections"] == 0 and stats["repeats"] == 0
         matched += same
@@ -240,6 +245,11 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         "corrections": corrections,
         "calls_corrected": round(corrected_calls / len(calls), 3) if calls else None,
         "ticket_match_first_time": round(first_time / len(calls), 3) if calls else None,
+        # Utterances the bot had heard again by the second model (a reading it
+        # could not make sense of, or a correction), and the reply latency
+        # p50 / p95 of those utterances, repeats and corrections included.
+        "second_opinions": len(second_latencies),
+        "latency_ms_second_opinion": [_pct(second_latencies, 0.50), _pct(second_latencies, 0.95)],
         "mismatched": misses,
     }
 
@@ -281,7 +291,7 @@ async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 1
     sampling = False
     await sampler
     per_call_latencies: list[list[int]] = []
-    completed = matched = 0
+    completed = matched = second_opinions = 0
     for item in results:
         if isinstance(item, BaseException):
             log(f"N={n}: a call failed: {type(item).__name__}: {item}")
@@ -291,11 +301,13 @@ async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 1
         # Completed: the call reached its end and the bot answered every turn in time.
         completed += audio["outcome"] is not None and stats["timeouts"] == 0
         matched += _same(text, audio)
+        second_opinions += stats["second_opinions"]
     figures = {
         "n": n,
         **_latency_figures(per_call_latencies),
         "completed": round(completed / n, 3),
         "ticket_match": round(matched / n, 3),
+        "second_opinions": second_opinions,
         "rss_mb_peak": round(peak, 1),
         "rss_mb_per_call": round(max(0.0, peak - before) / n, 2),
         "wall_s": round(time.monotonic() - started, 1),

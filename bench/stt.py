@@ -15,7 +15,12 @@ a time, so the figures compare models and encoder windows on this CPU:
   language);
 * with --spot MS: language spotting instead of decoding, on each turn's
   first MS of voice (turns with that much): spotted (English, sure),
-  spotted_wrong (another language, sure) and detect_ms_mean.
+  spotted_wrong (another language, sure) and detect_ms_mean;
+* with --second-opinion: what a second model is worth on a turn said again.
+  Each turn --model got a word wrong is said again 15% slower, as the
+  simulated caller does, and heard by --model and by the multilingual base:
+  first_wrong, then again_wrong_same_model / again_wrong_base (turns still
+  with a word wrong) and again_wrong_both.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
@@ -32,7 +37,9 @@ from agi.media import g711
 from agi.session import shared_speech
 from agi.simulate import TextCall
 from agi.simulate_audio import _DTMF, as_written, caller_voice
+from agi.speech.models import MULTILINGUAL
 from agi.speech.stt import Recognizer, SttRequest, SttSettings, _words
+from agi.speech.tts import Voice
 from agi.speech.vad import Endpointer
 from bench.speech import CALLS, Playbooks, _no_pos, _pct, english_calls
 
@@ -50,12 +57,22 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--languages", default="", help="detect the language among these (e.g. en,es,zh) instead of fixing en")
     p.add_argument("--spot", type=int, default=0,
                    help="detect the language only, from each turn's first SPOT ms of voice (with --languages)")
+    p.add_argument("--second-opinion", action="store_true",
+                   help="turns --model got wrong, said again slower: still wrong by --model and by base")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
 
-def caller_turns() -> list[tuple[str, str, tuple[str, ...], bytes]]:
-    """(call, what the caller says, hints at that point, µ-law line audio) for every spoken turn."""
+class Turn(NamedTuple):
+    call: str
+    text: str  # what the caller says
+    hints: tuple[str, ...]  # the bot's hints at that point
+    pcm: bytes  # through a µ-law line
+    voice: Voice
+
+
+def caller_turns() -> list[Turn]:
+    """Every spoken turn of the English sample calls, in its call's caller voice."""
     speech = shared_speech()
     playbooks = Playbooks()
     turns = []
@@ -70,10 +87,14 @@ def caller_turns() -> list[tuple[str, str, tuple[str, ...], bytes]]:
                 for digit in keys.group(1):
                     call.dtmf(digit)
                 continue
-            pcm = g711.through_line(speech.speaker.render(text, voice, "en"), "ulaw")
-            turns.append((name, text, tuple(call.controller._last_hints), pcm))
+            turns.append(Turn(name, text, tuple(call.controller._last_hints), spoken(text, voice), voice))
             call.say(text)
     return turns
+
+
+def spoken(text: str, voice: Voice) -> bytes:
+    """`text` in `voice` as it arrives over a µ-law line."""
+    return g711.through_line(shared_speech().speaker.render(text, voice, "en"), "ulaw")
 
 
 def word_errors(said: str, heard: str) -> tuple[int, int]:
@@ -94,7 +115,7 @@ def first_voice(pcm: bytes, voiced_ms: int) -> bytes | None:
 
 def spotting(args: argparse.Namespace, settings: SttSettings, languages: tuple[str, ...]) -> dict[str, Any]:
     recognizer = Recognizer(settings)  # --margin sets the question's window too
-    prefixes = [p for p in (first_voice(pcm, args.spot) for *_, pcm in caller_turns()[:: max(1, args.every)]) if p]
+    prefixes = [p for p in (first_voice(turn.pcm, args.spot) for turn in caller_turns()[:: max(1, args.every)]) if p]
     warm = SttRequest(prefixes[0], 8000, None, (), languages, language_only=True)
     recognizer.transcribe_many([warm])
     spotted = wrong = 0
@@ -126,19 +147,50 @@ def settings_for(args: argparse.Namespace) -> SttSettings:
     return settings
 
 
+def second_opinion(args: argparse.Namespace, settings: SttSettings) -> dict[str, Any]:
+    recognizer = Recognizer(settings)
+
+    def wrong(pcm: bytes, turn: Turn, model: str) -> bool:
+        (result,) = recognizer.transcribe_many([SttRequest(pcm, 8000, "en", turn.hints, model=model)])
+        return word_errors(turn.text, result.text)[0] > 0
+
+    first = again_same = again_base = again_both = 0
+    turns = caller_turns()[:: max(1, args.every)]
+    for turn in turns:
+        if not wrong(turn.pcm, turn, args.model):
+            continue
+        first += 1
+        slower = spoken(turn.text, replace(turn.voice, rate=int(turn.voice.rate * 0.85)))
+        same, base = wrong(slower, turn, args.model), wrong(slower, turn, MULTILINGUAL)
+        again_same += same
+        again_base += base
+        again_both += same and base
+    return {
+        "model": args.model,
+        "second_model": MULTILINGUAL,
+        "turns": len(turns),
+        "first_wrong": first,
+        "again_wrong_same_model": again_same,
+        "again_wrong_base": again_base,
+        "again_wrong_both": again_both,
+    }
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     settings = settings_for(args)
     languages = tuple(lang for lang in args.languages.split(",") if lang)
     if args.spot:
         return spotting(args, settings, languages or ("en", "es", "zh"))
+    if args.second_opinion:
+        return second_opinion(args, settings)
     recognizer = Recognizer(settings)
     turns = caller_turns()[:: max(1, args.every)]
-    recognizer.transcribe(turns[0][3], 8000, None if languages else "en", turns[0][2], languages)  # load, warm
+    recognizer.transcribe(turns[0].pcm, 8000, None if languages else "en", turns[0].hints, languages)  # load, warm
     errors = words = wrong = english = sure = tokens = 0
     decode_ms: list[int] = []
-    for _, text, hints, pcm in turns:
-        result = recognizer.transcribe(pcm, 8000, None if languages else "en", hints, languages)
-        distance, said = word_errors(text, result.text)
+    for turn in turns:
+        result = recognizer.transcribe(turn.pcm, 8000, None if languages else "en", turn.hints, languages)
+        distance, said = word_errors(turn.text, result.text)
         errors += distance
         words += said
         wrong += distance > 0

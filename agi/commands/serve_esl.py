@@ -80,9 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if registry is None:
         return 1
     if config.source is not None:
-        stt = settings_from_env(model=config.stt.model, threads=config.stt.threads, pool_size=config.stt.pool_size,
-                                compute_type=config.stt.compute_type,
-                                busy_compute_type=config.stt.busy_compute_type)
+        stt = config.stt.settings()
     else:
         stt = settings_from_env()
     speech = GreenSpeech(stt, str(config.tts_cache_dir))

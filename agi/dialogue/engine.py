@@ -118,6 +118,22 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             self.state.misunderstandings = 0
         return reply
 
+    def trial(self) -> "DialogueEngine":
+        """A copy of this conversation to try words on ("what would the bot
+        make of this?") without changing the call."""
+        other = copy.copy(self)
+        other.state = copy.deepcopy(self.state)
+        other._before_turn = copy.deepcopy(self._before_turn)
+        return other
+
+    def would_puzzle(self, text: str, language: str | None = None) -> bool:
+        """Whether hearing `text` now would leave the bot not understanding
+        (asking again, or handing the call over for repeated misunderstanding)."""
+        trial = self.trial()
+        before = trial.state.misunderstandings
+        reply = trial.hear(text, language)
+        return not reply.understood or trial.state.misunderstandings > before
+
     def dtmf(self, digit: str) -> Reply:
         if self.finished:
             return Reply("", understood=False)

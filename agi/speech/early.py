@@ -16,7 +16,7 @@ the gevent one (FreeSWITCH) each wait for it their own way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -33,7 +33,9 @@ class _Guess:
 
 
 class EarlyRecognizer:
-    def __init__(self, endpointer: Endpointer, stt: SttPool, languages: Sequence[str] = ()):
+    def __init__(self, endpointer: Endpointer, stt: SttPool, languages: Sequence[str] = (),
+                 on_guess: Callable[[bytes, str | None, tuple[str, ...], Future[SttResult]], None] | None = None):
+        """`on_guess(pcm, language, hints, future)`: told of each early guess as it is asked for."""
         if not endpointer.pause_frames:
             raise ValueError("the shadow endpointer needs pause_ms")
         self.endpointer = endpointer
@@ -42,6 +44,7 @@ class EarlyRecognizer:
         frames = min(endpointer.end_silence_frames, endpointer.preroll_frames) - endpointer.pause_frames
         self._max_extra = max(0, frames) * endpointer.frame_bytes
         self._guess: _Guess | None = None
+        self.on_guess = on_guess
         self.started = 0
         self.used = 0
 
@@ -58,8 +61,7 @@ class EarlyRecognizer:
         guess, self._guess = self._guess, None
         if guess is None:
             return None
-        extra = len(pcm) - len(guess.pcm)
-        if 0 <= extra <= self._max_extra and pcm.startswith(guess.pcm) and guess.language == language and guess.hints == tuple(hints):
+        if self.same_utterance(guess.pcm, pcm) and guess.language == language and guess.hints == tuple(hints):
             self.used += 1
             return guess.future
         guess.future.cancel()
@@ -78,6 +80,17 @@ class EarlyRecognizer:
             return  # the pool is shutting down with the worker: the utterance's own decode will say so
         self.started += 1
         self._guess = _Guess(pcm, language, hints, future)
+        if self.on_guess is not None:
+            self.on_guess(pcm, language, hints, future)
+
+    def unclaimed(self, future: Future[SttResult]) -> bool:
+        """Whether this guess still waits for the end of its utterance (not claimed, not dropped)."""
+        return self._guess is not None and self._guess.future is future
+
+    def same_utterance(self, early_pcm: bytes, pcm: bytes) -> bool:
+        """Whether `pcm`, the utterance the endpointer closed, is `early_pcm`
+        plus nothing but the quiet that followed the pause."""
+        return 0 <= len(pcm) - len(early_pcm) <= self._max_extra and pcm.startswith(early_pcm)
 
     def _drop(self) -> None:
         if self._guess is not None:

@@ -104,6 +104,15 @@ class SttSettings:
     # First decoding pass: this many tokens per second of audio (+ 8); only
     # a decode cut there that is not a loop goes on (callers say about 3).
     first_pass_tokens_per_s: float = 6.0
+    # An utterance the dialogue could not make sense of, or one that
+    # corrects the bot ("no, I said ..."), is decoded again by the
+    # multilingual base model when tiny.en heard it (model "auto"): the two
+    # mishear different turns. Of the sample calls' 381 caller turns over
+    # µ-law, tiny.en got a word wrong in 167; said again 15% slower, 123
+    # still had one wrong by tiny.en, 123 by base, 95 by both (`callticket
+    # bench stt --second-opinion`). It costs a base decode (about 200 ms)
+    # on those turns only.
+    second_opinion: bool = True
     cache_dir: Path | None = None
 
 
@@ -329,7 +338,7 @@ class Recognizer:
         on 191 caller turns in mixed batches of 4, the shorter prompts padded
         with spaces: word error rate 0.356 against 0.252 one by one; in
         batches of the same hints: the same text as one by one)."""
-        kind = self._kind_for(None if request.language_only else request.language, request.languages)
+        kind = request.model or self._kind_for(None if request.language_only else request.language, request.languages)
         return kind, request.language_only, () if request.language_only else request.hints
 
     def _kind_for(self, language: str | None, languages: Sequence[str]) -> str:
@@ -365,6 +374,13 @@ class Recognizer:
             if busy != alone:
                 self.model(kind, busy=True)
         return sorted(kinds)
+
+    def second_model(self, language: str | None) -> str | None:
+        """The model that gives a second opinion on an utterance in `language`
+        (see `SttSettings.second_opinion`), or None where there is no other."""
+        if not self.settings.second_opinion or self.settings.model != "auto" or language is None:
+            return None
+        return models.MULTILINGUAL if self._kind_for(language, ()) == models.ENGLISH else None
 
     def detects(self, languages: Sequence[str]) -> bool:
         """Whether the model for these languages can tell them apart (loads it)."""
@@ -602,6 +618,7 @@ class SttRequest:
     hints: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     language_only: bool = False  # detect the language among `languages`, decode no words
+    model: str | None = None  # this model rather than the one the language calls for (a second opinion)
     waiting_since: float | None = None  # time.monotonic() when the caller began to wait for it
 
 
@@ -705,10 +722,12 @@ class SttPool:
         hints: Sequence[str] = (),
         languages: Sequence[str] = (),
         waiting_since: float | None = None,
+        model: str | None = None,
     ) -> SttResult:
-        """`waiting_since`: when (time.monotonic()) the caller stopped talking, if they wait for this."""
+        """`waiting_since`: when (time.monotonic()) the caller stopped talking, if they wait for this;
+        `model`: this one rather than the language's (a second opinion)."""
         future = self.submit(SttRequest(pcm, sample_rate, language, tuple(hints), tuple(languages),
-                                        waiting_since=waiting_since))
+                                        waiting_since=waiting_since, model=model))
         return await asyncio.wrap_future(future)
 
     async def detect_language(self, pcm: bytes, sample_rate: int, languages: Sequence[str]) -> SttResult:
@@ -802,6 +821,8 @@ def settings_from_env(**overrides: object) -> SttSettings:
         values["device"] = env["CALLTICKET_STT_DEVICE"]
     if env.get("CALLTICKET_STT_COMPUTE_TYPE"):
         values["compute_type"] = env["CALLTICKET_STT_COMPUTE_TYPE"]
+    if env.get("CALLTICKET_STT_SECOND_OPINION"):
+        values["second_opinion"] = env["CALLTICKET_STT_SECOND_OPINION"].strip().lower() not in ("0", "false", "no", "off")
     if env.get("CALLTICKET_STT_BUSY_COMPUTE_TYPE"):
         values["busy_compute_type"] = env["CALLTICKET_STT_BUSY_COMPUTE_TYPE"]
     values.update(overrides)

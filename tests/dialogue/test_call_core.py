@@ -196,3 +196,80 @@ def test_commit_failure_transfers_to_staff(pizzeria):
     assert plays and "couldn't place" in plays[0].text
     out = ctl.handle(ev.PlaybackDone(plays[0].play_id))
     assert of(ev.Transfer, out) and ctl.outcome == "transferred"
+
+
+# -- a second opinion on an utterance the bot cannot make sense of
+
+UTTERANCE = b"\x10\x00" * 16000  # two seconds of caller audio (its content is the transcripts below)
+
+
+def hear_utterance(d: Driver, first: str) -> list[ev.Command]:
+    """The caller speaks; speech-to-text reads it as `first`. The commands that reading causes."""
+    (asked,) = of(ev.Transcribe, d.feed(ev.SpeechEnded(UTTERANCE)))
+    assert not asked.second_opinion
+    return d.feed(ev.Transcript(first, "en"))
+
+
+def test_a_reading_the_bot_cannot_make_sense_of_is_heard_again_before_it_answers(pizzeria):
+    d = Driver(pizzeria)
+    d.ctl.second_opinion = True
+    n = len(d.spoken)
+    out = hear_utterance(d, "how much is a large pack that only pizza?")
+    (again,) = of(ev.Transcribe, out)
+    assert again.second_opinion and again.pcm == UTTERANCE and again.language == "en"
+    assert not of(ev.Play, out) and len(d.spoken) == n  # no "Sorry, I didn't catch that" yet
+    d.feed(ev.Transcript("How much is a large pepperoni pizza?", "en", second_opinion=True))
+    assert "16.99" in d.last_bot() and len(d.spoken) == n + 1
+    assert d.ctl.turns[-1]["heard"] == "How much is a large pepperoni pizza?"
+
+
+def test_when_the_second_opinion_hears_nothing_better_the_first_reading_stands(pizzeria):
+    for second in ("", "how much is a large pack of the only pizza?"):
+        d = Driver(pizzeria)
+        d.ctl.second_opinion = True
+        hear_utterance(d, "how much is a large pack that only pizza?")
+        d.feed(ev.Transcript(second, "en", second_opinion=True))
+        assert "didn't catch" in d.last_bot()
+        assert d.ctl.turns[-1]["heard"] == (second or "how much is a large pack that only pizza?")
+
+
+def test_a_correction_is_heard_again_and_the_second_reading_puts_the_order_right(pizzeria):
+    d = Driver(pizzeria)
+    d.ctl.second_opinion = True
+    assert not of(ev.Transcribe, hear_utterance(d, "a large veggie pizza"))  # understood: no second opinion
+    out = hear_utterance(d, "no, I said a large pepper only pizza")
+    assert of(ev.Transcribe, out)[0].second_opinion
+    d.feed(ev.Transcript("no, I said a large pepperoni pizza", "en", second_opinion=True))
+    lines = [(line.name, line.quantity) for line in d.ctl.engine.state.lines]
+    assert lines == [("pepperoni pizza", 1)]
+
+
+def test_a_later_utterance_settles_a_second_opinion_still_out(pizzeria):
+    d = Driver(pizzeria)
+    d.ctl.second_opinion = True
+    hear_utterance(d, "how much is a large pack that only pizza?")
+    hear_utterance(d, "two large pepperoni pizzas")  # the caller went on before the second opinion came
+    assert "2 large pepperoni pizza" in d.last_bot()
+    late = d.feed(ev.Transcript("How much is a large pepperoni pizza?", "en", second_opinion=True))
+    assert not of(ev.Play, late)  # too late: the call has moved on
+
+
+def test_a_driver_without_a_second_model_gets_the_first_reading_at_once(pizzeria):
+    d = Driver(pizzeria)  # second_opinion off: text callers, a recogniser with one model
+    out = hear_utterance(d, "how much is a large pack that only pizza?")
+    assert not of(ev.Transcribe, out) and "didn't catch" in d.last_bot()
+
+
+@pytest.mark.parametrize("second", [
+    "No, I said Algreen.",  # the same words written apart: the English model's writing stands
+    "No, I fear the S",  # no longer a correction: the caller's "no, I said ..." stands
+])
+def test_a_second_opinion_does_not_replace_a_correction_heard_right(pizzeria, second):
+    d = Driver(pizzeria)
+    d.ctl.second_opinion = True
+    for text in ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "El Green"]:
+        d.say(text)
+    assert "El Green" in d.last_bot()
+    hear_utterance(d, "no, I said Al Green")
+    d.feed(ev.Transcript(second, "en", second_opinion=True))
+    assert d.last_bot().startswith("Thanks, Al Green.")

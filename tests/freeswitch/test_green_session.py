@@ -5,6 +5,7 @@ real-time pace, as the unicast port delivers them."""
 from __future__ import annotations
 
 from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 
 import gevent
@@ -116,3 +117,24 @@ def test_a_caller_who_pauses_mid_sentence_is_heard_to_the_end(pizzeria, speech):
     assert session.early is None
     (exchange,) = session.result.exchanges
     assert "pepperoni" in exchange.heard.lower() and "knots" in exchange.heard.lower(), exchange.heard
+
+
+class FirstMishears(GreenSpeech):
+    """The process's real recogniser, except that the first model's reading
+    is one the bot cannot make sense of (tiny.en's of flite's awb voice on
+    the asyncio line, see tests/speech/test_session.py): the second opinion
+    is decoded for real."""
+
+    def transcribe(self, pcm, rate, language, hints, languages, waiting_since=None, model=None):
+        result = super().transcribe(pcm, rate, language, hints, languages, waiting_since, model)
+        return result if model else replace(result, text="How much is a large pack that only pizza?")
+
+
+def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opinion(pizzeria, speech):
+    mishears = FirstMishears()
+    session = one_turn(pizzeria, mishears, render(speech, "how much is a large pepperoni pizza?"), early_pause_ms=None)
+    (exchange,) = session.result.exchanges
+    assert exchange.heard == "How much is a large pack that only pizza?"
+    assert "pepperoni" in (exchange.second_heard or "").lower(), exchange
+    assert "16.99" in exchange.bot, exchange
+    assert exchange.speech_end <= exchange.first_audio

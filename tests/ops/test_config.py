@@ -39,12 +39,14 @@ def test_a_config_file_hears_like_the_defaults(tmp_path: Path, monkeypatch):
     calls, float16 when a GPU is there."""
     from agi.speech.stt import settings_from_env
 
-    for name in ("CALLTICKET_STT_MODEL", "CALLTICKET_STT_THREADS", "CALLTICKET_STT_POOL", "CALLTICKET_STT_DEVICE"):
+    for name in ("CALLTICKET_STT_MODEL", "CALLTICKET_STT_THREADS", "CALLTICKET_STT_POOL", "CALLTICKET_STT_DEVICE",
+                 "CALLTICKET_STT_SECOND_OPINION"):
         monkeypatch.delenv(name, raising=False)
     for config in (load_config(ROOT / "deploy" / "callticket.example.yaml"), load_config(_write(tmp_path, "data_dir: var\n"))):
-        stt = config.stt
-        assert settings_from_env(model=stt.model, threads=stt.threads, pool_size=stt.pool_size,
-                                 compute_type=stt.compute_type) == settings_from_env()
+        assert config.stt.settings() == settings_from_env()
+        assert config.stt.settings().second_opinion  # misheard turns get the second model by default
+    off = load_config(_write(tmp_path, "data_dir: var\nstt: {second_opinion: false}\n"))
+    assert off.stt.settings().second_opinion is False
 
 
 def test_example_config_is_valid(monkeypatch):

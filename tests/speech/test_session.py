@@ -13,6 +13,7 @@ import pytest
 
 from agi import events as ev
 from agi.call import CallController
+from agi.media import g711
 from agi.media.loopback import LoopbackLine
 from agi.playbook import LoadedPlaybook, load_playbook
 from agi.media.wav import read_wav
@@ -340,3 +341,29 @@ def test_key_tones_in_the_audio_are_key_presses(pizzeria, speech):
     result, controller = asyncio.run(call())
     assert [e.dtmf for e in result.exchanges] == ["0"]  # the beep was a key, not an utterance
     assert controller.outcome == "transferred"
+
+
+# flite's awb voice over a µ-law line: tiny.en writes "pepperoni" as "pack
+# that only", which the bot cannot make sense of; the multilingual base model
+# hears it.
+AWB = Voice("flite", "awb", None, 145, 50)
+
+
+def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opinion(pizzeria, speech):
+    async def call():
+        async with Call(pizzeria, speech) as c:
+            await c.quiet()  # the greeting
+            await c.line.say(g711.through_line(c.render("how much is a large pepperoni pizza?", AWB), "ulaw"))
+            await c.until(lambda: len(c.session.result.spoken) >= 2)
+            await c.quiet()
+            return c.session
+
+    session = asyncio.run(call())
+    (exchange,) = session.result.exchanges  # one turn: the caller was not asked to say it again
+    assert "16.99" in exchange.bot, exchange
+    # tiny.en's reading puzzled the bot and base's was answered (on a CPU
+    # whose int8 arithmetic lets tiny.en hear it right, no second opinion is needed).
+    assert exchange.second_heard is None or "pepperoni" in exchange.second_heard.lower(), exchange
+    # Asked for at the caller's pause, from the early guess, not after the end-of-turn silence.
+    assert session.early_seconds_used == (exchange.second_heard is not None)
+    assert exchange.latency_ms is not None and exchange.speech_end <= exchange.first_audio

@@ -24,6 +24,7 @@ from agi.speech.stt import (
     build_prompt,
     collapse_repeats,
     compute_types,
+    settings_from_env,
     shared_pool,
     tidy,
 )
@@ -290,3 +291,26 @@ def test_bench_stt_measures_the_weights_and_search_it_is_asked_for():
     default = settings_for(build_parser().parse_args(["bench", "stt"]))
     assert default.beam_size == SttSettings().beam_size == 1
     assert Recognizer(default).model("tiny.en").compute_type == compute_types(SttSettings())[0]
+    assert build_parser().parse_args(["bench", "stt", "--second-opinion"]).second_opinion
+
+
+def test_english_heard_by_tiny_en_gets_its_second_opinion_from_base(monkeypatch):
+    assert Recognizer(SttSettings()).second_model("en") == "base"
+    assert Recognizer(SttSettings()).second_model("es") is None  # base heard it already
+    assert Recognizer(SttSettings(model="tiny.en")).second_model("en") is None  # one model configured
+    assert Recognizer(SttSettings(second_opinion=False)).second_model("en") is None
+    monkeypatch.setenv("CALLTICKET_STT_SECOND_OPINION", "off")
+    assert settings_from_env().second_opinion is False
+
+
+def test_a_request_can_name_the_model_that_hears_it(say):
+    """A second opinion is decoded by the model it names, whatever the language would call for."""
+    pool = shared_pool(SttSettings(pool_size=1))
+    pcm = say("a large pepperoni pizza", CLEAR)
+
+    async def both():
+        return await asyncio.gather(pool.transcribe(pcm, 8000, "en"), pool.transcribe(pcm, 8000, "en", model="base"))
+
+    first, second = asyncio.run(both())
+    assert (first.model, second.model) == ("tiny.en", "base")
+    assert "pepperoni" in words(second.text)

@@ -38,9 +38,7 @@ def speech_services(config: Any = None) -> SpeechServices:
     from agi.speech.stt import settings_from_env
 
     if config is not None and getattr(config, "source", None) is not None:
-        stt = settings_from_env(model=config.stt.model, threads=config.stt.threads, pool_size=config.stt.pool_size,
-                                compute_type=config.stt.compute_type,
-                                busy_compute_type=config.stt.busy_compute_type)
+        stt = config.stt.settings()
         return shared_speech(stt, 8000, str(config.tts_cache_dir))
     return shared_speech(settings_from_env())
 

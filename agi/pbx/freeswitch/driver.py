@@ -39,6 +39,8 @@ from agi.session import (
     SessionResult,
     SpeechServices,
     recognised,
+    second_opinion_exchange,
+    second_reading,
     shared_speech,
     split_sentences,
 )
@@ -91,10 +93,10 @@ class GreenSpeech:
         return self.recognizer.warm(languages)
 
     def transcribe(self, pcm: bytes, rate: int, language: str | None, hints: Sequence[str],
-                   languages: Sequence[str], waiting_since: float | None = None) -> SttResult:
-        """`waiting_since`: when (time.monotonic()) the caller stopped talking."""
+                   languages: Sequence[str], waiting_since: float | None = None, model: str | None = None) -> SttResult:
+        """`waiting_since`: when (time.monotonic()) the caller stopped talking; `model`: a second opinion's."""
         future = self.stt.submit(SttRequest(pcm, rate, language, tuple(hints), tuple(languages),
-                                            waiting_since=waiting_since))
+                                            waiting_since=waiting_since, model=model))
         try:
             return wait_future(future)
         except BaseException:
@@ -134,6 +136,7 @@ class GreenCallSession(CallLoop):
         super().__init__(controller, persona)
         self.port = port
         self.speech = speech
+        controller.second_opinion = any(speech.recognizer.second_model(lang) for lang in self.languages)
         # Recognition from the caller's first pause, as on Asterisk.
         self.early = self._early_recognizer(speech.stt, sample_rate, early_pause_ms)
         self.sample_rate = sample_rate
@@ -226,6 +229,10 @@ class GreenCallSession(CallLoop):
     # -- speech to text
 
     def _transcribe(self, command: ev.Transcribe) -> None:
+        if command.second_opinion:
+            self._stt_pending += 1
+            self._stt_tail = spawn(self._second_opinion, command, self._stt_tail)
+            return
         now = self.clock()
         times = self._frame_times
         # The endpointer decided after end_silence of quiet frames: the caller
@@ -263,6 +270,24 @@ class GreenCallSession(CallLoop):
                 return
             self._learn_language(command.language, result)
             self._post(recognised(exchange, result), exchange)
+        finally:
+            self._stt_pending -= 1
+
+    def _second_opinion(self, command: ev.Transcribe, previous: gevent.Greenlet | None) -> None:
+        """The utterance the dialogue asked about again, by the other model (as on Asterisk)."""
+        exchange = second_opinion_exchange(self.result)
+        try:
+            model = self.speech.recognizer.second_model(command.language)
+            result: SttResult | None = None
+            if model is not None:
+                try:
+                    result = self.speech.transcribe(command.pcm, command.sample_rate, command.language, command.hints,
+                                                    self.languages, self._waiting_since(exchange), model)
+                except Exception as exc:  # noqa: BLE001 the first reading stands
+                    log.warning("second opinion failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
+            if previous is not None:
+                previous.join()
+            self._post(second_reading(exchange, result, command.language), exchange)
         finally:
             self._stt_pending -= 1
 
