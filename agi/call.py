@@ -81,6 +81,7 @@ class CallController:
         self.second_opinion = second_opinion
         self._utterance: ev.Transcribe | None = None  # the last one sent to speech-to-text
         self._first_reading: ev.Transcript | None = None  # while its second opinion is out
+        self.settled_reading: ev.Transcript | None = None  # the reading the last second opinion settled on
 
     # ------------------------------------------------------------ public
 
@@ -171,7 +172,8 @@ class CallController:
             return []
         first, self._first_reading = self._first_reading, None
         if event.second_opinion:
-            return self._hear(self._better_reading(first, event)) if first is not None else []
+            self.settled_reading = self._better_reading(first, event) if first is not None else None
+            return self._hear(self.settled_reading) if self.settled_reading is not None else []
         out = self._hear(first) if first is not None else []  # a later utterance came first: its reading stands
         if self._utterance is not None and self.wants_second_opinion(event):
             self._first_reading = event

@@ -167,7 +167,8 @@ class Exchange:
     audio_ms: int = 0
     stt_ms: int = 0
     model: str | None = None  # the Whisper model that heard it
-    second_heard: str | None = None  # what the second model heard, when the dialogue asked (ev.Transcribe)
+    second_heard: str | None = None  # what the second model heard, when the dialogue asked (ev.Transcribe);
+    # `heard` is then the reading the bot answered
     dropped: str | None = None  # why STT returned nothing (no speech, filler, ...)
     dtmf: str | None = None
     speech_end: float = 0.0  # clock time the caller stopped talking (or keyed)
@@ -294,6 +295,10 @@ class CallLoop:
         if isinstance(meta, float):
             self._frame_times.append(meta)  # when this frame arrived
         commands = self.controller.handle(event)
+        if isinstance(event, ev.Transcript) and event.second_opinion and isinstance(meta, Exchange):
+            settled = self.controller.settled_reading
+            if settled is not None:
+                meta.heard = settled.text  # the turn's words are the reading the bot answered
         attribute_reply(self.result, self._play_exchange, event, meta, commands)
         for command in commands:
             self._execute(command)

@@ -228,16 +228,11 @@ def order_fix(engine: Any, meant: Any) -> str | None:
     if want is None or _order_view(engine) == want:
         return None
     for phrase in _fix_phrases(engine, meant):
-        trial = _trial(engine)
+        trial = engine.trial()
         trial.hear(phrase)
         if _order_view(trial) == want:
             return phrase
     return None
-
-
-def _trial(engine: Any) -> Any:
-    """The bot as it stands, to try words on without changing the call."""
-    return engine.trial()
 
 
 def _fix_phrases(engine: Any, meant: Any) -> list[str]:
@@ -256,12 +251,6 @@ def _fix_phrases(engine: Any, meant: Any) -> list[str]:
             phrases += [f"not the {old_name}, {count} {what}", f"make the {old_name} {count} {what}"]
         phrases += [f"make that {count} {what}", f"no, {count} {what}"]
     return list(dict.fromkeys(phrases))
-
-
-def _heard(exchange: Any) -> str:
-    """What the recogniser heard, with the second model's reading where the bot asked for one."""
-    heard = exchange.heard or (f"DTMF {exchange.dtmf}" if exchange.dtmf else "")
-    return f"{heard} [second opinion: {exchange.second_heard}]" if exchange.second_heard else heard
 
 
 class _Caller:
@@ -332,7 +321,7 @@ class _Caller:
                 phrase = _I_SAID.get(self.language[:2], _I_SAID["en"]).format(text=text)
                 self.corrections += 1
         new = self.session.result.exchanges[exchange_mark:]
-        heard = " ".join(_heard(e) for e in new).strip()
+        heard = " ".join(e.heard or (f"DTMF {e.dtmf}" if e.dtmf else "") for e in new).strip()
         latency = next((e.latency_ms for e in new if e.latency_ms is not None), None)
         return {
             "caller": text,
@@ -348,7 +337,7 @@ class _Caller:
         if engine is None or engine.state.pending is None:
             return None
         yes = lexicon.YES.get(self.language[:2], lexicon.YES["en"])[0]
-        return yes if as_written(_trial(engine).hear(yes).text) == as_written(expected) else None
+        return yes if as_written(engine.trial().hear(yes).text) == as_written(expected) else None
 
     def _fix_if_meant(self) -> str | None:
         engine, meant = self.session.controller.engine, self.meant.controller.engine

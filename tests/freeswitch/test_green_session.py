@@ -134,7 +134,7 @@ def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opi
     mishears = FirstMishears()
     session = one_turn(pizzeria, mishears, render(speech, "how much is a large pepperoni pizza?"), early_pause_ms=None)
     (exchange,) = session.result.exchanges
-    assert exchange.heard == "How much is a large pack that only pizza?"
     assert "pepperoni" in (exchange.second_heard or "").lower(), exchange
+    assert exchange.heard == exchange.second_heard  # the turn's words are the reading the bot answered
     assert "16.99" in exchange.bot, exchange
     assert exchange.speech_end <= exchange.first_audio

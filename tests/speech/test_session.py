@@ -364,6 +364,7 @@ def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opi
     # tiny.en's reading puzzled the bot and base's was answered (on a CPU
     # whose int8 arithmetic lets tiny.en hear it right, no second opinion is needed).
     assert exchange.second_heard is None or "pepperoni" in exchange.second_heard.lower(), exchange
+    assert "pepperoni" in exchange.heard.lower()  # the reading the bot answered
     # Asked for at the caller's pause, from the early guess, not after the end-of-turn silence.
     assert session.early_seconds_used == (exchange.second_heard is not None)
     assert exchange.latency_ms is not None and exchange.speech_end <= exchange.first_audio
