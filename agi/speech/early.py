@@ -33,9 +33,7 @@ class _Guess:
 
 
 class EarlyRecognizer:
-    def __init__(self, endpointer: Endpointer, stt: SttPool, languages: Sequence[str] = (),
-                 on_guess: Callable[[bytes, str | None, tuple[str, ...], Future[SttResult]], None] | None = None):
-        """`on_guess(pcm, language, hints, future)`: told of each early guess as it is asked for."""
+    def __init__(self, endpointer: Endpointer, stt: SttPool, languages: Sequence[str] = ()):
         if not endpointer.pause_frames:
             raise ValueError("the shadow endpointer needs pause_ms")
         self.endpointer = endpointer
@@ -44,7 +42,8 @@ class EarlyRecognizer:
         frames = min(endpointer.end_silence_frames, endpointer.preroll_frames) - endpointer.pause_frames
         self._max_extra = max(0, frames) * endpointer.frame_bytes
         self._guess: _Guess | None = None
-        self.on_guess = on_guess
+        # on_guess(pcm, language, hints, future): told of each early guess as it is asked for.
+        self.on_guess: Callable[[bytes, str | None, tuple[str, ...], Future[SttResult]], None] | None = None
         self.started = 0
         self.used = 0
 
