@@ -62,6 +62,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         self._slot_error: Reply | None = None
         self._raw_text = ""
         self._before_turn: DialogueState | None = None  # what "no, I said ..." goes back to
+        self._before_last: DialogueState | None = None  # the same, one turn further back
 
     # ------------------------------------------------------------ catalog
 
@@ -110,7 +111,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         reply = self._correction(text) if norm else None
         if reply is not None:
             return reply
-        self._before_turn = copy.deepcopy(self.state)
+        self._before_last, self._before_turn = self._before_turn, copy.deepcopy(self.state)
         if not norm:
             return self._not_understood()
         reply = self._turn(text, norm)
@@ -124,6 +125,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         other = copy.copy(self)
         other.state = copy.deepcopy(self.state)
         other._before_turn = copy.deepcopy(self._before_turn)
+        other._before_last = copy.deepcopy(self._before_last)
         return other
 
     def would_puzzle(self, text: str, language: str | None = None) -> bool:
@@ -206,16 +208,32 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
     def _correction(self, text: str) -> Reply | None:
         """"No, I said Jen" / "that's not what I said": the bot misheard the
         last turn. Everything that turn changed is undone, then what the caller
-        says now is taken in its place, or the question is asked again."""
+        says now is taken in its place, or the question is asked again.
+
+        When the words make no sense in place of the last turn but do in place
+        of the one before, that is the turn they put right: the caller's first
+        "no, I said Chen Family" was itself misheard, and its "no" taken as the
+        answer to the next question ("Is 619 ... the best number?")."""
         said = lexicon.correction(text, self.state.language)
         if said is None or self._before_turn is None:
             return None
         if not said and (self.state.asking == "readback" or self.state.pending is not None):
             return None  # "that's wrong" to a yes/no question is a no
-        counters = (self.state.turns, self.state.nonsense, self.state.language)
-        self.state = copy.deepcopy(self._before_turn)
-        self.state.turns, self.state.nonsense, self.state.language = counters
         said_norm = lexicon.normalise(said)
+        back_to, earlier = self._before_turn, self._before_last
+        if said_norm and earlier is not None:
+            if not self.trial()._put_right(said, said_norm, back_to).understood and (
+                self.trial()._put_right(said, said_norm, earlier).understood
+            ):
+                back_to = self._before_turn = earlier
+                self._before_last = None
+        return self._put_right(said, said_norm, back_to)
+
+    def _put_right(self, said: str, said_norm: str, back_to: DialogueState) -> Reply:
+        """The conversation as it was at `back_to`, then `said` heard there."""
+        counters = (self.state.turns, self.state.nonsense, self.state.language)
+        self.state = copy.deepcopy(back_to)
+        self.state.turns, self.state.nonsense, self.state.language = counters
         if not said_norm:
             return Reply(P.say("sorry_again", self.state.language, again=self._question_text()), hints=self._hints())
         reply = self._turn(said, said_norm)  # the overriding rules have seen these words already
@@ -647,7 +665,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             ]
             return P.say("what_service", lang, options=P.join_list(names[:6], lang))
         if t == "choice":
-            return P.say("ask_choice", lang, slot=spec.id.replace("_", " "), options=P.join_list(spec.choices, lang))
+            options = [spec.choice_text(c, lang) for c in spec.choices]
+            return P.say("ask_choice", lang, slot=spec.id.replace("_", " "), options=P.join_list(options, lang))
         return P.say("ask_generic", lang, slot=spec.id.replace("_", " "))
 
     def _question_text(self) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import jellyfish
+
 from agi.dialogue import lexicon
 from agi.playbook import Playbook
 
@@ -57,13 +59,44 @@ def matches_phrase(text: str, phrases: list[str] | tuple[str, ...]) -> str | Non
     return lexicon.contains(lexicon.normalise(text), tuple(p.lower() for p in phrases))
 
 
+# Words skipped when an urgent phrase is matched by sound ("just a pain").
+_FILLER = frozenset({"a", "an", "the", "some", "my", "of", "un", "una", "el", "la", "de"})
+
+
+def sounds_like_phrase(text: str, phrases: tuple[str, ...] | list[str]) -> str | None:
+    """The first phrase of two or more words that `text` says by sound, or None.
+
+    Each word must sound alike (metaphone codes at most one sound apart) and
+    one word of four letters or more must be said as written: a phone line
+    turns "chest pain" into "just a pain", and "pain" stays."""
+    words = [w for w in lexicon.fold(lexicon.normalise(text)).split() if w not in _FILLER]
+    for phrase in phrases:
+        wanted = [w for w in lexicon.fold(phrase.lower()).split() if w not in _FILLER]
+        if len(wanted) < 2 or lexicon.has_cjk(phrase):
+            continue
+        for start in range(len(words) - len(wanted) + 1):
+            said = words[start : start + len(wanted)]
+            if any(a == b and len(a) >= 4 for a, b in zip(said, wanted)) and all(
+                a == b or _sound_apart(a, b) <= 1 for a, b in zip(said, wanted)
+            ):
+                return phrase
+    return None
+
+
+def _sound_apart(a: str, b: str) -> int:
+    return jellyfish.levenshtein_distance(jellyfish.metaphone(a), jellyfish.metaphone(b))
+
+
 def urgent(text: str, playbook: Playbook) -> Decision | None:
-    """Clinic-style urgency: always a person, at once."""
+    """Clinic-style urgency: always a person, at once. Urgent phrases also
+    count when said by sound (see `sounds_like_phrase`): a false alarm costs
+    the caller a moment with staff, a missed one much more."""
     configured = playbook.escalation.urgent
     if not configured:
         return None
     builtin = tuple(p for lang in lexicon.URGENT_DEFAULT.values() for p in lang)
-    hit = matches_phrase(text, tuple(configured) + builtin)
+    phrases = tuple(configured) + builtin
+    hit = matches_phrase(text, phrases) or sounds_like_phrase(text, phrases)
     if hit:
         target = playbook.escalation.urgent_target or playbook.escalation.default_target
         return Decision("transfer", f"urgent: {hit}", target, "transfer_urgent")

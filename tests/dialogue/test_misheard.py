@@ -40,15 +40,43 @@ def at_the_name_question() -> TextCall:
     return c
 
 
+def committed_after_two_yeses(c: TextCall):
+    """The caller keeps the number offered and confirms the read-back."""
+    c.say("yes")
+    c.say("yes")
+    (ticket,) = c.commits
+    return ticket
+
+
 def test_a_misheard_name_is_said_back_and_put_right():
     c = at_the_name_question()
     assert c.say("Jed").startswith("Thanks, Jed.")
     reply = c.say("No, I said Jen.")
     assert reply.startswith("Thanks, Jen.") and "best number" in reply
-    c.say("yes")
-    c.say("yes")
-    (ticket,) = c.commits
-    assert ticket.customer.name == "Jen"
+    assert committed_after_two_yeses(c).customer.name == "Jen"
+
+
+def test_a_correction_whose_own_no_was_taken_as_an_answer_puts_right_the_turn_before():
+    # The caller's first "no, I said Chen Family" was misheard; its "no" was
+    # taken as the answer to "Is ... the best number?". The next correction
+    # makes no sense against that question, so it puts the name right.
+    c = at_the_name_question()
+    assert "best number" in c.say("Chen Sam Ali")
+    assert "phone number" in c.say("no, I such and family, no")
+    reply = c.say("No, I said Chen Family")
+    assert reply.startswith("Thanks, Chen Family.") and "best number" in reply
+    ticket = committed_after_two_yeses(c)
+    assert ticket.customer.name == "Chen Family"
+    assert ticket.customer.phone == "+15551234567"  # the caller ID, as the caller meant
+
+
+def test_a_correction_that_fits_the_last_question_puts_right_the_last_turn():
+    c = at_the_name_question()
+    c.say("Jed")
+    assert "phone number" in c.say("no")  # misheard: the caller said yes
+    assert "read that back" in c.say("no, I said yes")
+    assert state(c).slots["name"] == "Jed"
+    assert state(c).slots["phone"] == "+15551234567"
 
 
 def test_a_correction_replaces_the_misheard_order_instead_of_adding_to_it():

@@ -75,6 +75,28 @@ def test_out_of_scope(pb):
     assert policy.out_of_scope("a large cheese pizza", pb) is None
 
 
+@pytest.fixture(scope="module")
+def clinic():
+    return load_playbook(ROOT / "playbooks" / "clinic.yaml").playbook
+
+
+@pytest.mark.parametrize("heard, phrase", [
+    ("I've had just a pain since this morning", "chest pain"),  # how a phone line turned "chest pain"
+    ("I have trouble breeding", "trouble breathing"),
+    ("I've been short of bread all day", "short of breath"),
+    ("tengo dolor de pecho", "dolor de pecho"),
+])
+def test_an_urgent_phrase_misheard_by_sound_still_goes_to_a_person(clinic, heard, phrase):
+    d = policy.urgent(heard, clinic)
+    assert d is not None and d.action == "transfer" and d.reason == f"urgent: {phrase}"
+
+
+@pytest.mark.parametrize("heard", ["I'd like a sick visit", "my back pain is back", "the chest x-ray results",
+                                   "I need a physical for school", "a follow up visit"])
+def test_words_that_only_share_a_word_with_an_urgent_phrase_are_not_urgent(clinic, heard):
+    assert policy.urgent(heard, clinic) is None
+
+
 def test_caller_rules(pb):
     assert policy.caller_rule(pb, "+1 (555) 000-9999", 0).reason == "blocked number"
     assert policy.caller_rule(pb, "+15551112222", 3).reason.startswith("repeat hang-ups")
