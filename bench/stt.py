@@ -20,7 +20,11 @@ a time, so the figures compare models and encoder windows on this CPU:
   Each turn --model got a word wrong is said again 15% slower, as the
   simulated caller does, and heard by --model and by the multilingual base:
   first_wrong, then again_wrong_same_model / again_wrong_base (turns still
-  with a word wrong) and again_wrong_both.
+  with a word wrong) and again_wrong_both. Where the two models' readings
+  of one utterance (either time) differ in words wrong: readings_differ, and
+  how often the one with fewer is what the call core answers from
+  (fewer_errors_picked_by_confidence) or would be if it always took the
+  second opinion (fewer_errors_picked_always_second).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
+from agi.call import CONFIDENCE_MARGIN
 from agi.media import g711
 from agi.session import shared_speech
 from agi.simulate import TextCall
@@ -150,21 +155,34 @@ def settings_for(args: argparse.Namespace) -> SttSettings:
 def second_opinion(args: argparse.Namespace, settings: SttSettings) -> dict[str, Any]:
     recognizer = Recognizer(settings)
 
-    def wrong(pcm: bytes, turn: Turn, model: str) -> bool:
+    def heard(pcm: bytes, turn: Turn, model: str) -> tuple[int, float, str]:
         (result,) = recognizer.transcribe_many([SttRequest(pcm, 8000, "en", turn.hints, model=model)])
-        return word_errors(turn.text, result.text)[0] > 0
+        return word_errors(turn.text, result.text)[0], result.confidence, result.text
 
     first = again_same = again_base = again_both = 0
+    # Of the utterances where the two models' readings differ and one has
+    # fewer words wrong: how often that one is picked by the call core's rule
+    # (the second opinion unless the first is surer by CONFIDENCE_MARGIN), and
+    # how often always taking the second opinion would pick it.
+    decided = by_rule = by_second = 0
     turns = caller_turns()[:: max(1, args.every)]
     for turn in turns:
-        if not wrong(turn.pcm, turn, args.model):
+        errors = heard(turn.pcm, turn, args.model)
+        if not errors[0]:
             continue
         first += 1
         slower = spoken(turn.text, replace(turn.voice, rate=int(turn.voice.rate * 0.85)))
-        same, base = wrong(slower, turn, args.model), wrong(slower, turn, MULTILINGUAL)
-        again_same += same
-        again_base += base
-        again_both += same and base
+        same, base = heard(slower, turn, args.model), heard(slower, turn, MULTILINGUAL)
+        again_same += bool(same[0])
+        again_base += bool(base[0])
+        again_both += bool(same[0]) and bool(base[0])
+        for one, other in ((errors, heard(turn.pcm, turn, MULTILINGUAL)), (same, base)):
+            if not other[2] or one[0] == other[0]:
+                continue
+            decided += 1
+            rule_first = one[1] > other[1] + CONFIDENCE_MARGIN
+            by_rule += (one[0] < other[0]) == rule_first
+            by_second += other[0] < one[0]
     return {
         "model": args.model,
         "second_model": MULTILINGUAL,
@@ -173,6 +191,9 @@ def second_opinion(args: argparse.Namespace, settings: SttSettings) -> dict[str,
         "again_wrong_same_model": again_same,
         "again_wrong_base": again_base,
         "again_wrong_both": again_both,
+        "readings_differ": decided,
+        "fewer_errors_picked_by_confidence": by_rule,
+        "fewer_errors_picked_always_second": by_second,
     }
 
 

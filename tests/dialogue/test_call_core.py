@@ -273,3 +273,23 @@ def test_a_second_opinion_does_not_replace_a_correction_heard_right(pizzeria, se
     hear_utterance(d, "no, I said Al Green")
     d.feed(ev.Transcript(second, "en", second_opinion=True))
     assert d.last_bot().startswith("Thanks, Al Green.")
+
+
+@pytest.mark.parametrize("first_sure, second_sure, answered", [
+    (0.9, 0.6, "Sam"),  # the first model was clearly surer of its words
+    (0.62, 0.6, "Son"),  # about as sure: the second opinion, the stronger model's
+    (0.5, 0.8, "Son"),
+])
+def test_two_readings_the_bot_understands_are_weighed_by_how_sure_each_model_was(
+    pizzeria, first_sure, second_sure, answered
+):
+    d = Driver(pizzeria)
+    d.ctl.second_opinion = True
+    for text in ["two large pepperoni pizzas", "that's all", "no thanks", "pickup", "S-"]:
+        d.say(text)
+    assert of(ev.Transcribe, d.feed(ev.SpeechEnded(UTTERANCE)))
+    out = d.feed(ev.Transcript("No, I said Sam", "en", first_sure))
+    assert of(ev.Transcribe, out)[0].second_opinion  # a correction: heard again
+    d.feed(ev.Transcript("no, I said son", "en", second_sure, second_opinion=True))
+    assert d.last_bot().startswith(f"Thanks, {answered}.")
+    assert d.ctl.turns[-1]["heard"].endswith(("Sam", "son")[answered == "Son"])
