@@ -25,6 +25,21 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
+# How a Spanish or Chinese caller hears choices Playbooks commonly offer; a
+# Playbook says its own with `choice_labels:` on the slot.
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "morning": {"es": "mañana", "zh": "上午"},
+    "afternoon": {"es": "tarde", "zh": "下午"},
+    "evening": {"es": "noche", "zh": "傍晚"},
+    "phone": {"es": "teléfono", "zh": "手机"},
+    "tablet": {"es": "tableta", "zh": "平板"},
+    "laptop": {"es": "portátil", "zh": "笔记本电脑"},
+    "desktop": {"es": "computadora de escritorio", "zh": "台式机"},
+    "console": {"es": "consola", "zh": "游戏机"},
+    "smartwatch": {"es": "reloj inteligente", "zh": "智能手表"},
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -132,6 +147,9 @@ class SlotSpec(_Strict):
     label: Text | None = Field(None, description="how the read-back names this slot")
     choices: list[str] = Field(default_factory=list, description="for type 'choice'")
     synonyms: dict[str, list[str]] = Field(default_factory=dict, description="choice -> other spoken forms")
+    choice_labels: dict[str, Text] = Field(
+        default_factory=dict, description="choice -> how the bot says it per language (the ticket keeps the choice)"
+    )
     when: dict[str, str] = Field(default_factory=dict, description="only ask when other slots hold these values")
     min: int | None = None
     max: int | None = None
@@ -148,7 +166,18 @@ class SlotSpec(_Strict):
     def _choices(self) -> "SlotSpec":
         if self.type == "choice" and not self.choices:
             raise ValueError("a 'choice' slot needs 'choices'")
+        unknown = sorted(set(self.choice_labels) - set(self.choices))
+        if unknown:
+            raise ValueError(f"choice_labels name {', '.join(unknown)}, not among the choices")
         return self
+
+    def choice_text(self, choice: str, language: str) -> str:
+        """A choice as the bot says it: the Playbook's label, else a common
+        one ('afternoon' -> 'tarde', '下午'), else the choice itself."""
+        label = self.choice_labels.get(choice)
+        if label is not None:
+            return label.get(language)
+        return CHOICE_LABELS.get(choice.lower(), {}).get(language, choice)
 
 
 class StaffMember(_Strict):

@@ -62,6 +62,11 @@ def test_bundled_playbooks_are_clean(capsys):
          "target 'back-office' is not in targets (front-counter, manager)"),
         (lambda s: s.replace('mon: ["11:00-22:00"]', 'mon: ["22:00-11:00"]'), 'mon: ["22:00-11:00"]',
          "business.hours.mon[0]", "'22:00-11:00' ends before it starts"),
+        (lambda s: s.replace("    - {id: time, type: time, required: false}",
+                             "    - {id: time, type: time, required: false}\n"
+                             "    - {id: table, type: choice, choices: [inside, patio], choice_labels: {garden: {en: x}}}"),
+         "choice_labels: {garden", "ticket.slots[3]",
+         "choice_labels name garden, not among the choices"),
     ],
 )
 def test_schema_problems_name_line_and_field(tmp_path, capsys, edit, needle, field, message):

@@ -94,6 +94,8 @@ class ReadbackMixin:
             value = self._staff_name(value)
         elif spec.type == "date":
             value = P.spoken_date(date.fromisoformat(value), lang)
+        elif spec.type == "choice":
+            value = spec.choice_text(str(value), lang)
         label = spec.label.get(lang) if spec.label else self._slot_label(spec)
         colon = "：" if lang == "zh" else ": "
         return f"{label}{colon}{value}" if spec.type in ("text", "number", "choice", "date") else str(value)

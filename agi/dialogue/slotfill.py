@@ -126,6 +126,8 @@ class SlotFillingMixin:
                 forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
                 for form in forms:
                     f = lexicon.fold(form.lower())
+                    if not asked and S.parse_date(f, self.now.date()) is not None:
+                        continue  # "mañana" is tomorrow unless the morning is what was asked
                     if (lexicon.has_cjk(f) and f in folded) or re.search(rf"\b{re.escape(f)}s?\b", folded):
                         return choice
             return None

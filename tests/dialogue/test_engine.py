@@ -455,3 +455,27 @@ def test_a_day_without_a_time_is_kept_and_only_the_time_is_asked(day):
     assert c.say(day) == "What time on Friday November 27?"
     assert "Friday November 27 at 9 am" in c.say("9 am")
     assert c.controller.engine.state.slots["start"].isoformat().startswith("2026-11-27T09:00")
+
+
+# Up to "which arrival window?"; the Spanish caller's "mañana" (tomorrow) is
+# the date, not also the morning window.
+_BOOKING_UP_TO_THE_WINDOW = {
+    "zh": ["我家的空调坏了，不制冷", "芝加哥北百老汇街5000号", "空调开着但是只吹热风", "明天"],
+    "es": ["necesito reparar el aire acondicionado", "5000 North Broadway, Chicago", "sopla aire caliente", "mañana"],
+    "en": ["my air conditioning is broken", "5000 North Broadway, Chicago", "it blows warm air", "tomorrow"],
+}
+
+
+@pytest.mark.parametrize("language, said, heard_back", [
+    ("zh", "下午", "时段：下午"),
+    ("es", "por la tarde", "horario: tarde"),
+    ("en", "afternoon", "window: afternoon"),
+])
+def test_a_choice_is_said_back_in_the_callers_language_and_kept_as_the_choice(language, said, heard_back):
+    loaded = load_playbook(ROOT / "playbooks" / "home_services.yaml")
+    c = call(loaded, at=datetime(2026, 11, 24, 11, 0), caller="+13125550109", language=language)
+    for turn in _BOOKING_UP_TO_THE_WINDOW[language]:
+        c.say(turn)
+    assert c.controller.engine.state.asking == "window"
+    assert heard_back in c.say(said)
+    assert c.controller.engine.state.slots["window"] == "afternoon"  # what the ticket carries
