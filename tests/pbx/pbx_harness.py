@@ -519,7 +519,14 @@ class SippPhone:
     def start(self) -> "SippPhone":
         self.proc = subprocess.Popen(self.cmd, cwd=self.workdir, stdout=open(self.workdir / "phone.out", "wb"),
                                      stderr=subprocess.STDOUT)
-        time.sleep(0.3)
+        # Asterisk dials the phone as soon as the bot transfers; on a loaded
+        # machine sipp can take longer than a fixed pause to bind its port.
+        deadline = time.monotonic() + 10
+        while _udp_free(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                out = (self.workdir / "phone.out").read_text(errors="replace")
+                raise RuntimeError(f"sipp phone did not listen on UDP {self.port}: {out[-500:]}")
+            time.sleep(0.05)
         return self
 
     def stop(self) -> int | None:
