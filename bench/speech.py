@@ -176,6 +176,12 @@ def _same_order(a: dict, b: dict) -> bool:
     return all(a["ticket"].get(k) == b["ticket"].get(k) for k in keys)
 
 
+def _log_misheard(audio: dict, log) -> None:
+    for turn in audio["turns"][1:]:
+        if turn["caller"] != turn["heard"]:
+            log(f"    said {turn['caller']!r} heard {turn['heard']!r}")
+
+
 def _turn_latencies(result: dict) -> list[int]:
     return [t["latency_ms"] for t in result["turns"][1:] if t["caller"] and t["latency_ms"]]
 
@@ -228,9 +234,7 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
         log(f"{name} [{voice.engine} {voice.voice}]: {'match' if same else 'MISMATCH'} ({audio['outcome']}) "
             f"latencies {latencies}")
         if not same:
-            for turn in audio["turns"][1:]:
-                if turn["caller"] != turn["heard"]:
-                    log(f"    said {turn['caller']!r} heard {turn['heard']!r}")
+            _log_misheard(audio, log)
     return {
         "calls": len(calls),
         **_latency_figures(per_call_latencies),
@@ -257,7 +261,7 @@ async def per_call(calls, playbooks, options, log) -> dict[str, Any]:
 async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 10.0) -> dict[str, Any]:
     """N calls at once in this process, arriving over `spread_s` like a burst of real calls."""
 
-    async def one(i: int) -> tuple[dict, dict, dict]:
+    async def one(i: int) -> tuple[str, dict, dict, dict]:
         name, script = calls[i % len(calls)]
         loaded = playbooks[name.split("/")[0]]
         await asyncio.sleep(i * spread_s / max(1, n))  # calls arrive over spread_s
@@ -265,7 +269,7 @@ async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 1
         text = run_script(loaded, script, _no_pos)
         stats: dict[str, Any] = {}
         audio = await audio_call(loaded, script, _no_pos, speech=shared_speech(), options=opts, stats=stats)
-        return text, audio, stats
+        return name, text, audio, stats
 
     # The simulated callers' voices are rendered now: piper's neural voice
     # costs CPU that a real caller's phone does not take from the worker.
@@ -296,11 +300,15 @@ async def concurrent(n: int, calls, playbooks, options, log, spread_s: float = 1
         if isinstance(item, BaseException):
             log(f"N={n}: a call failed: {type(item).__name__}: {item}")
             continue
-        text, audio, stats = item
+        name, text, audio, stats = item
         per_call_latencies.append(_turn_latencies(audio))
         # Completed: the call reached its end and the bot answered every turn in time.
         completed += audio["outcome"] is not None and stats["timeouts"] == 0
-        matched += _same(text, audio)
+        same = _same(text, audio)
+        matched += same
+        if not same:
+            log(f"N={n}: {name}: MISMATCH ({audio['outcome']})")
+            _log_misheard(audio, log)
         second_opinions += stats["second_opinions"]
     figures = {
         "n": n,
