@@ -43,11 +43,10 @@ from typing import (
 from agi import events as ev
 from agi.media.frames import FRAME_MS
 from agi.speech.dtmf import DtmfDetector
-from agi.speech.early import EarlyRecognizer
+from agi.speech.early import EarlyRecognizer, EarlySecondOpinion
 from agi.speech.spotting import LanguageSpotter
 from agi.speech.stt import (
     SttPool,
-    SttRequest,
     SttResult,
     SttSettings,
     settings_from_env,
@@ -233,9 +232,20 @@ class CallLoop:
         self.lock_language_after = 1
         self.language: str | None = None
         self._streak: tuple[str | None, int] = (None, 0)
+        # Set by a driver whose calls ask for second opinions at the caller's pause.
+        self.early_second: EarlySecondOpinion | None = None
 
     def _post(self, event: ev.Event, meta: Exchange | float | None) -> None:
         raise NotImplementedError
+
+    def _wants_second_opinion(self, result: SttResult) -> bool:
+        """Whether the dialogue would ask for a second opinion on this reading."""
+        return self.controller.wants_second_opinion(ev.Transcript(result.text, result.language, result.confidence))
+
+    @property
+    def early_seconds_used(self) -> int:
+        """Second opinions taken from the early guess (not asked after the turn ended)."""
+        return self.early_second.used if self.early_second is not None else 0
 
     def _early_recognizer(self, stt: SttPool, sample_rate: int, pause_ms: int | None) -> EarlyRecognizer | None:
         """Recognition from the caller's first pause (see agi/speech/early.py), or None
@@ -364,10 +374,9 @@ class CallSession(CallLoop):
         controller.second_opinion = any(recognizer.second_model(lang) for lang in self.languages)
         self.early = self._early_recognizer(speech.stt, 8000, early_pause_ms)
         # A second opinion asked for as soon as the early guess is one the
-        # dialogue would want another reading of (see _speculate).
-        self._early_second: tuple[bytes, tuple[str, ...], Future[SttResult]] | None = None
-        self.early_seconds_used = 0
+        # dialogue would want another reading of.
         if self.early is not None and controller.second_opinion:
+            self.early_second = EarlySecondOpinion(self.early)
             self.early.on_guess = self._on_early_guess
         # The language heard in the first second of voice locks the call as
         # one sure utterance would (see agi/speech/spotting.py).
@@ -535,9 +544,8 @@ class CallSession(CallLoop):
         language = self._language_for(command.language)
         guess = self._guess_language(command.language)
         spotting = self._spotting()
-        if self._early_second is not None and not (self.early and self.early.same_utterance(self._early_second[0],
-                                                                                           command.pcm)):
-            self._drop_early_second()  # the caller went on after that pause
+        if self.early_second is not None:
+            self.early_second.turn_ended(command.pcm)
         # Claimed now, before the shadow endpointer sees another frame.
         claimed = self.early.claim(command.pcm, guess, command.hints) if self.early else None
         early = asyncio.wrap_future(claimed) if claimed is not None else None
@@ -596,52 +604,20 @@ class CallSession(CallLoop):
     def _on_early_guess(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
                         future: Future[SttResult]) -> None:
         loop = asyncio.get_running_loop()
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._speculate, pcm, language, hints, done))
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._consider_second, pcm, language, hints,
+                                                                        done))
 
-    def _speculate(self, pcm: bytes, language: str | None, hints: tuple[str, ...], guess: Future[SttResult]) -> None:
-        """The early guess is in while the caller's pause may still become
-        the end of the turn: if the dialogue would ask for a second opinion
-        on it, ask now, so the reply does not wait for a decode started only
-        after the endpointer's silence (one call at a time the second model
-        then answers in about the time of that silence). Skipped when the
-        pool is busy, like the early guess itself."""
-        if self._done or guess.cancelled() or guess.exception() is not None:
-            return
-        if self.early is None or not self.early.unclaimed(guess):
-            return  # the turn has ended meanwhile: its second opinion, if any, is asked for the usual way
-        stt = self.speech.stt
-        model = stt.recognizer.second_model(language)
-        result = guess.result()
-        if model is None or not result.text or stt.waiting >= stt.size:
-            return
-        if not self.controller.wants_second_opinion(ev.Transcript(result.text, result.language, result.confidence)):
-            return
-        self._drop_early_second()
-        with contextlib.suppress(RuntimeError):  # the pool is shutting down with the worker
-            self._early_second = (pcm, hints, stt.submit(SttRequest(pcm, 8000, language, hints, self.languages,
-                                                                    model=model)))
-
-    def _claim_early_second(self, command: ev.Transcribe) -> asyncio.Future[SttResult] | None:
-        early, self._early_second = self._early_second, None
-        if early is None:
-            return None
-        pcm, hints, future = early
-        if self.early is not None and self.early.same_utterance(pcm, command.pcm) and hints == command.hints:
-            self.early_seconds_used += 1
-            return asyncio.wrap_future(future)
-        future.cancel()
-        return None
-
-    def _drop_early_second(self) -> None:
-        if self._early_second is not None:
-            self._early_second[2].cancel()
-            self._early_second = None
+    def _consider_second(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                         guess: Future[SttResult]) -> None:
+        if not self._done and self.early_second is not None:
+            self.early_second.consider(pcm, language, hints, guess, self._wants_second_opinion)
 
     async def _second_opinion(self, command: ev.Transcribe, previous: asyncio.Task[None] | None) -> None:
         """The utterance the dialogue asked about again, by the other model;
         its exchange (the turn the caller waits on) is the first reading's."""
         exchange = second_opinion_exchange(self.result)
-        early = self._claim_early_second(command)
+        claimed = self.early_second.claim(command.pcm, command.hints) if self.early_second is not None else None
+        early = asyncio.wrap_future(claimed) if claimed is not None else None
         try:
             model = self.speech.stt.recognizer.second_model(command.language)
             result: SttResult | None = None
@@ -753,7 +729,8 @@ class CallSession(CallLoop):
             self._stt_tail.cancel()
         if self.early is not None:
             self.early.close()
-        self._drop_early_second()
+        if self.early_second is not None:
+            self.early_second.drop()
         if self.spotter is not None:
             self.spotter.close()
         if self._commits:  # a ticket the caller confirmed is never abandoned

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from agi import events as ev
+from agi.call import CallController
+from agi.playbook import LoadedPlaybook
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYBOOKS = ROOT / "playbooks"
@@ -21,3 +27,26 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+class DoubtsEveryReading(CallController):
+    """The real call core, except that it wants a second opinion on every
+    reading (as it does on one it cannot make sense of)."""
+
+    def wants_second_opinion(self, event: ev.Transcript) -> bool:
+        return bool(event.text)
+
+
+@pytest.fixture
+def doubting_call_core() -> Callable[[LoadedPlaybook], CallController]:
+    """A call core that asks the second model about every utterance, for a Playbook
+    answering in English only: every first reading is then tiny.en's (a
+    caller's first words in a call of several languages are the multilingual model's)."""
+
+    def make(loaded: LoadedPlaybook) -> CallController:
+        pb = loaded.playbook
+        english = pb.model_copy(update={"business": pb.business.model_copy(update={"languages": ["en"]})})
+        loaded = LoadedPlaybook(loaded.path, english, loaded.catalog)
+        return DoubtsEveryReading(loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=pb.business.tz))
+
+    return make

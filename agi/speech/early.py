@@ -12,10 +12,15 @@ never delays other calls' utterances.
 
 The guess is the pool's own `Future`, so the asyncio session (Asterisk) and
 the gevent one (FreeSWITCH) each wait for it their own way.
+
+`EarlySecondOpinion` goes one step further: when the early guess is a reading
+the dialogue would want a second opinion on, the second model is asked at
+once, not after the end-of-turn silence.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -95,3 +100,56 @@ class EarlyRecognizer:
         if self._guess is not None:
             self._guess.future.cancel()  # not started yet: it costs nothing
             self._guess = None
+
+
+class EarlySecondOpinion:
+    """A second opinion asked for from the early guess, while the caller's
+    pause may still become the end of the turn. When the dialogue then asks
+    for a second opinion on the same audio, this one is used; one call at a
+    time the second model answers in about the time of the endpointer's
+    silence. Skipped when the pool is busy, like the early guess itself."""
+
+    def __init__(self, early: EarlyRecognizer):
+        self.early = early
+        self._asked: tuple[bytes, tuple[str, ...], Future[SttResult]] | None = None
+        self.used = 0
+
+    def consider(self, pcm: bytes, language: str | None, hints: tuple[str, ...], guess: Future[SttResult],
+                 wanted: Callable[[SttResult], bool]) -> None:
+        """`guess` is done: ask the second model now when `wanted(reading)` says
+        the dialogue would ask for it, and the turn has not ended meanwhile."""
+        if not guess.done() or guess.cancelled() or guess.exception() is not None or not self.early.unclaimed(guess):
+            return  # the turn has ended meanwhile: its second opinion, if any, is asked for the usual way
+        stt = self.early.stt
+        model = stt.recognizer.second_model(language)
+        result = guess.result()
+        if model is None or not result.text or stt.waiting >= stt.size or not wanted(result):
+            return
+        self.drop()
+        with contextlib.suppress(RuntimeError):  # the pool is shutting down with the worker
+            request = SttRequest(pcm, self.early.endpointer.sample_rate, language, hints, self.early.languages,
+                                 model=model)
+            self._asked = (pcm, hints, stt.submit(request))
+
+    def claim(self, pcm: bytes, hints: Sequence[str]) -> Future[SttResult] | None:
+        """The second opinion already asked for this utterance, if any."""
+        asked, self._asked = self._asked, None
+        if asked is None:
+            return None
+        early_pcm, early_hints, future = asked
+        if self.early.same_utterance(early_pcm, pcm) and early_hints == tuple(hints):
+            self.used += 1
+            return future
+        future.cancel()
+        return None
+
+    def turn_ended(self, pcm: bytes) -> None:
+        """The endpointer closed an utterance: a second opinion on audio it
+        does not continue is dropped (the caller went on after that pause)."""
+        if self._asked is not None and not self.early.same_utterance(self._asked[0], pcm):
+            self.drop()
+
+    def drop(self) -> None:
+        if self._asked is not None:
+            self._asked[2].cancel()
+            self._asked = None

@@ -180,7 +180,7 @@ def test_the_uuid_transfer_mode_hands_the_call_to_the_dialplan(transfer_mode, fs
 def test_a_call_no_playbook_answers_goes_back_to_the_dialplan(serve_esl):
     fs = FakeFreeSwitch(serve_esl.address, variables={"callticket_playbook": "no-such-shop"}, destination="9999")
     fs.run(timeout=20)
-    assert fs.channel_vars.get("callticket_status") == "NOROUTE"
+    assert fs.channel_vars.get("callticket_status") == "NOROUTE", (fs.errors, [c.line for c in fs.received])
     assert fs.resumed  # the actions after `socket` run
     assert not fs.answered
     assert [c.line for c in fs.received][-2:] == ["resume", "exit"]

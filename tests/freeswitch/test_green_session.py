@@ -68,8 +68,10 @@ def until(predicate, timeout: float = 20.0) -> None:
             gevent.sleep(0.02)
 
 
-def one_turn(loaded: LoadedPlaybook, speech: GreenSpeech, pcm: bytes, **options) -> GreenCallSession:
-    controller = CallController(loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=loaded.playbook.business.tz))
+def one_turn(loaded: LoadedPlaybook, speech: GreenSpeech, pcm: bytes, controller: CallController | None = None,
+             **options) -> GreenCallSession:
+    if controller is None:
+        controller = CallController(loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=loaded.playbook.business.tz))
     line = GreenLine()
     session = GreenCallSession(controller, line, speech, **options)
     call = gevent.spawn(session.run, ev.CallStarted("+15551234567", None, "en", "t1"))
@@ -138,3 +140,19 @@ def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opi
     assert exchange.heard == exchange.second_heard  # the turn's words are the reading the bot answered
     assert "16.99" in exchange.bot, exchange
     assert exchange.speech_end <= exchange.first_audio
+
+
+
+
+def test_a_second_opinion_is_asked_for_at_the_callers_pause(pizzeria, speech, doubting_call_core):
+    pcm = render(speech, "how much is a large pepperoni pizza?")
+    session = one_turn(pizzeria, speech, pcm, controller=doubting_call_core(pizzeria))
+    (exchange,) = session.result.exchanges
+    assert "pepperoni" in (exchange.second_heard or "").lower(), exchange
+    assert "16.99" in exchange.bot, exchange
+    # Asked for from the early guess, not after the end-of-turn silence.
+    assert session.early_seconds_used == 1
+    # Without early recognition the second opinion is asked for after the turn, and heard the same.
+    session = one_turn(pizzeria, speech, pcm, controller=doubting_call_core(pizzeria), early_pause_ms=None)
+    (exchange,) = session.result.exchanges
+    assert "pepperoni" in (exchange.second_heard or "").lower() and session.early_seconds_used == 0

@@ -45,9 +45,10 @@ def with_silence_timeout(loaded: LoadedPlaybook, seconds: float) -> LoadedPlaybo
 class Call:
     """One call: the line, the session running on it, and helpers to wait."""
 
-    def __init__(self, loaded, speech, noise_dbfs=None, **handlers):
+    def __init__(self, loaded, speech, noise_dbfs=None, controller=None, **handlers):
         self.line = LoopbackLine(8000, noise_dbfs=noise_dbfs)
-        self.controller = CallController(loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=loaded.playbook.business.tz))
+        self.controller = controller or CallController(
+            loaded, now=datetime(2026, 11, 20, 18, 0, tzinfo=loaded.playbook.business.tz))
         self.session = CallSession(self.controller, self.line, speech, **handlers)
         self.speech = speech
 
@@ -368,3 +369,19 @@ def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opi
     # Asked for at the caller's pause, from the early guess, not after the end-of-turn silence.
     assert session.early_seconds_used == (exchange.second_heard is not None)
     assert exchange.latency_ms is not None and exchange.speech_end <= exchange.first_audio
+
+
+def test_a_second_opinion_is_asked_for_at_the_callers_pause(pizzeria, speech, doubting_call_core):
+    async def call():
+        async with Call(pizzeria, speech, controller=doubting_call_core(pizzeria)) as c:
+            await c.quiet()  # the greeting
+            await c.line.say(c.render("how much is a large pepperoni pizza?"))
+            await c.until(lambda: len(c.session.result.spoken) >= 2)
+            await c.quiet()
+            return c.session
+
+    session = asyncio.run(call())
+    (exchange,) = session.result.exchanges
+    assert "pepperoni" in (exchange.second_heard or "").lower(), exchange
+    assert "16.99" in exchange.bot, exchange
+    assert session.early_seconds_used == 1  # asked for from the early guess

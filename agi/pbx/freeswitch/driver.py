@@ -14,13 +14,16 @@ at a time, and the session executes its commands:
 Recognition and synthesis never run on the hub, so one call's speech work
 never freezes another call's audio. As on Asterisk, recognition starts at
 the caller's first short pause (agi/speech/early.py), so a reply does not
-wait for the end-of-utterance silence and then for the whole decode; the
+wait for the end-of-utterance silence and then for the whole decode, and a
+second opinion the dialogue will want on that early reading is asked for at
+once (agi.speech.early.EarlySecondOpinion); the
 language is not spotted mid-sentence here: a caller's first sure utterance
 fixes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +47,7 @@ from agi.session import (
     shared_speech,
     split_sentences,
 )
+from agi.speech.early import EarlySecondOpinion
 from agi.speech.stt import SttRequest, SttResult, SttSettings
 from agi.speech.tts import TtsError, voice_for
 
@@ -137,8 +141,12 @@ class GreenCallSession(CallLoop):
         self.port = port
         self.speech = speech
         controller.second_opinion = any(speech.recognizer.second_model(lang) for lang in self.languages)
-        # Recognition from the caller's first pause, as on Asterisk.
+        # Recognition from the caller's first pause, and a second opinion
+        # asked for from it when the dialogue would want one, as on Asterisk.
         self.early = self._early_recognizer(speech.stt, sample_rate, early_pause_ms)
+        if self.early is not None and controller.second_opinion:
+            self.early_second = EarlySecondOpinion(self.early)
+            self.early.on_guess = self._on_early_guess
         self.sample_rate = sample_rate
         self.on_commit = on_commit
         self.commit_pool = commit_pool
@@ -241,6 +249,8 @@ class GreenCallSession(CallLoop):
         exchange = Exchange(speech_end=speech_end, decided=now)
         self._stt_pending += 1
         language = self._language_for(command.language)
+        if self.early_second is not None:
+            self.early_second.turn_ended(command.pcm)
         # Claimed now, before the shadow endpointer sees another frame.
         early = self.early.claim(command.pcm, language, command.hints) if self.early else None
         self._stt_tail = spawn(self._recognise, command, language, exchange, self._stt_tail, early)
@@ -276,13 +286,22 @@ class GreenCallSession(CallLoop):
     def _second_opinion(self, command: ev.Transcribe, previous: gevent.Greenlet | None) -> None:
         """The utterance the dialogue asked about again, by the other model (as on Asterisk)."""
         exchange = second_opinion_exchange(self.result)
+        early = self.early_second.claim(command.pcm, command.hints) if self.early_second is not None else None
         try:
             model = self.speech.recognizer.second_model(command.language)
             result: SttResult | None = None
             if model is not None:
                 try:
-                    result = self.speech.transcribe(command.pcm, command.sample_rate, command.language, command.hints,
-                                                    self.languages, self._waiting_since(exchange), model)
+                    if early is not None:
+                        result = wait_future(early)
+                    else:
+                        result = self.speech.transcribe(command.pcm, command.sample_rate, command.language,
+                                                        command.hints, self.languages, self._waiting_since(exchange),
+                                                        model)
+                except gevent.GreenletExit:
+                    if early is not None:
+                        early.cancel()
+                    raise
                 except Exception as exc:  # noqa: BLE001 the first reading stands
                     log.warning("second opinion failed", extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
             if previous is not None:
@@ -290,6 +309,17 @@ class GreenCallSession(CallLoop):
             self._post(second_reading(exchange, result, command.language), exchange)
         finally:
             self._stt_pending -= 1
+
+    def _on_early_guess(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                        guess: Future[SttResult]) -> None:
+        spawn(self._consider_second, pcm, language, hints, guess)
+
+    def _consider_second(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                         guess: Future[SttResult]) -> None:
+        with contextlib.suppress(Exception):  # dropped or failed: the turn's own decode stands
+            wait_future(guess)
+        if not self._done and self.early_second is not None:
+            self.early_second.consider(pcm, language, hints, guess, self._wants_second_opinion)
 
     # -- playback
 
@@ -353,6 +383,8 @@ class GreenCallSession(CallLoop):
             self._stt_tail.kill(block=False)
         if self.early is not None:
             self.early.close()
+        if self.early_second is not None:
+            self.early_second.drop()
         if self._commits:  # a ticket the caller confirmed is never abandoned
             gevent.joinall(list(self._commits), timeout=self.commit_timeout_s + 1)
         while not self._queue.empty():  # late commit results still count
