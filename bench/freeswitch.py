@@ -11,6 +11,8 @@ the bot's reply; N callers start a second apart. Figures per N:
 - calls_committed: calls that ended with the order in the local POS
 - reply_latency_ms p50 / p95: the worker's own measurement, end of the
   caller's speech -> first reply frame sent (its "call result" log line)
+- second_opinions: utterances the multilingual model heard again, and of
+  them second_opinions_early, asked for at the caller's first pause
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def level(worker: Any, n: int, rounds: int, offset: int) -> dict[str, Any]:
     results = {r.get("call_id"): r for r in worker.records("call result")}
     latencies = [ms for fs in calls for ms in results.get(fs.uuid, {}).get("reply_latency_ms", [])]
     committed = sum(results.get(fs.uuid, {}).get("outcome") == "committed" for fs in calls)
+    seconds = sum(results.get(fs.uuid, {}).get("second_opinions", 0) for fs in calls)
+    early = sum(results.get(fs.uuid, {}).get("second_opinions_early", 0) for fs in calls)
     return {
         "n": n,
         "calls": len(calls),
@@ -76,6 +80,8 @@ def level(worker: Any, n: int, rounds: int, offset: int) -> dict[str, Any]:
         "turns": len(latencies),
         "reply_latency_ms_p50": _pct(latencies, 0.50),
         "reply_latency_ms_p95": _pct(latencies, 0.95),
+        "second_opinions": seconds,  # utterances heard again by the multilingual model
+        "second_opinions_early": early,  # of them, asked for at the caller's pause
     }
 
 

@@ -15,3 +15,5 @@ def test_the_freeswitch_bench_places_orders_and_reports_the_workers_reply_latenc
     # one reply per spoken caller turn, each timed by the worker
     assert level["turns"] == 7
     assert 0 < level["reply_latency_ms_p50"] <= level["reply_latency_ms_p95"]
+    # how many turns the multilingual model heard again, and how many of those were asked for at the pause
+    assert 0 <= level["second_opinions_early"] <= level["second_opinions"] <= level["turns"]

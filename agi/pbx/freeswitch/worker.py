@@ -302,7 +302,9 @@ class GreenRunner:
             "turns": len(result.exchanges), "reply_latency_ms": latencies,
             "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
             "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
-            "transfer": controller.transfer, "cut_plays": result.cut_plays}})
+            "transfer": controller.transfer, "cut_plays": result.cut_plays,
+            "second_opinions": sum(e.second_heard is not None for e in result.exchanges),
+            "second_opinions_early": session.early_seconds_used}})
         reason = result.hangup.reason if result.hangup else result.ended_by
         record = call_record(controller.result(), outcome, result)
         return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
