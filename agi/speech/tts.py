@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from agi.media.resample import resample
 from agi.media.wav import WavError, read_wav
 
@@ -151,23 +153,14 @@ class Piper:
 # pauses and the shortest phonemes do not stretch with it, so doubling the
 # scale makes speech only about 1.73 times as long. Measured on en_US-joe-medium,
 # six sentences, four renders each (piper's durations vary a little per render).
-_PIPER_STRETCH: tuple[tuple[float, float], ...] = (
-    (0.5, 0.63), (0.6, 0.68), (0.7, 0.78), (0.8, 0.88), (0.9, 0.96), (1.0, 1.0),
-    (1.2, 1.10), (1.4, 1.28), (1.6, 1.43), (1.8, 1.60), (2.0, 1.73), (2.3, 2.0), (2.6, 2.22),
-)
+_PIPER_SCALES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.3, 2.6)
+_PIPER_STRETCHES = (0.63, 0.68, 0.78, 0.88, 0.96, 1.0, 1.10, 1.28, 1.43, 1.60, 1.73, 2.0, 2.22)
 
 
 def piper_length_scale(rate: int) -> float:
     """The length_scale that makes piper speak `rate` words per minute, taking
     165 as the voice's own pace, so a rate means the same for every engine."""
-    want = 165 / rate
-    points = _PIPER_STRETCH
-    if want <= points[0][1]:
-        return points[0][0]
-    for (scale_a, stretch_a), (scale_b, stretch_b) in zip(points, points[1:]):
-        if want <= stretch_b:
-            return scale_a + (want - stretch_a) * (scale_b - scale_a) / (stretch_b - stretch_a)
-    return points[-1][0]
+    return float(np.interp(165 / rate, _PIPER_STRETCHES, _PIPER_SCALES))
 
 
 def _piper_model_path(name: str) -> Path:
