@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jellyfish
+from rapidfuzz import fuzz
+
 from agi.catalog import Item
 from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
@@ -31,6 +34,14 @@ _MAKE_THAT = re.compile(
 )
 
 
+def _sounds_like_name(word: str, name: str) -> bool:
+    """'mocho' for mocha: a word of the name spelled nearly alike, or alike in sound."""
+    for part in tokenize(name.lower()):
+        if len(part) >= 4 and (fuzz.ratio(word, part) >= 75 or jellyfish.metaphone(word) == jellyfish.metaphone(part)):
+            return True
+    return False
+
+
 class EditsMixin:
     """Part of DialogueEngine: everything that changes `state.lines`."""
 
@@ -48,11 +59,13 @@ class EditsMixin:
         changing = lexicon.contains(norm, lexicon.CHANGE[lang]) or lexicon.contains(norm, lexicon.CHANGE["en"])
 
         # "not a mocha, a latte", "a latte, not the mocha": the line named after "not" becomes the other item
-        negated = [m for m in in_order if self._negated(norm, m, on_order=True)]
+        negated = [m.item_id for m in in_order if self._negated(norm, m, on_order=True)]
+        if not negated and len(mentions) == 1:
+            negated = [i for i in [self._misheard_line_after_not(norm, mentions)] if i is not None]
         if negated:
-            new = next((m for m in mentions if m.item_id != negated[0].item_id and not self._negated(norm, m)), None)
+            new = next((m for m in mentions if m.item_id != negated[0] and not self._negated(norm, m)), None)
             if new is not None:
-                return self._replace_item(negated[0].item_id, new, norm, notes)
+                return self._replace_item(negated[0], new, norm, notes)
 
         # "change the coke to a sprite", "swap the coke for a sprite", "a sprite instead of the coke"
         if changing and len(mentions) >= 2 and in_order:
@@ -156,6 +169,26 @@ class EditsMixin:
         # A leading "no" answers the bot ("no, a latte") unless the item it
         # names is on the order ("no el moca, un latte").
         return i >= 0 and (tokens[i] == "not" or (tokens[i] == "no" and (i > 0 or on_order)))
+
+    def _misheard_line_after_not(self, norm: str, mentions: list[Mention]) -> str | None:
+        """The item of the one order line that "not the mocho" names, the word after
+        "not" being the recogniser's spelling of a name the bot just said back:
+        close in spelling or sound to a word of that line's item, and to no other's."""
+        tokens = tokenize(norm)
+        taken = {i for m in mentions for i in range(m.start, m.end)}
+        for i, token in enumerate(tokens[:-1]):
+            if token != "not":
+                continue
+            j = i + 1
+            while j < len(tokens) - 1 and tokens[j] in _ARTICLES:
+                j += 1
+            word = tokens[j]
+            if j in taken or len(word) < 4:
+                continue
+            close = {line.catalog_id for line in self.state.lines if _sounds_like_name(word, line.name)}
+            if len(close) == 1:
+                return close.pop()
+        return None
 
     def _line_like(self, item_id: str | None) -> int | None:
         """The latest line of the same kind (category) as this item."""

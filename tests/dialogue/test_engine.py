@@ -345,6 +345,9 @@ def test_a_change_to_a_drink_keeps_what_the_caller_did_not_change(cafe, change, 
         "no, a latte, not the mocha",
         "make that a latte",
         "make it a latte",
+        # the recogniser's spelling of the drink the bot just said back
+        "not the mocho, a large latte",
+        "a latte, not the mocho",
     ],
 )
 def test_the_wrong_drink_is_swapped_with_its_size_and_options(cafe, change):
