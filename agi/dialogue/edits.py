@@ -59,13 +59,13 @@ class EditsMixin:
         changing = lexicon.contains(norm, lexicon.CHANGE[lang]) or lexicon.contains(norm, lexicon.CHANGE["en"])
 
         # "not a mocha, a latte", "a latte, not the mocha": the line named after "not" becomes the other item
-        negated = [m.item_id for m in in_order if self._negated(norm, m, on_order=True)]
-        if not negated and len(mentions) == 1:
-            negated = [i for i in [self._misheard_line_after_not(norm, mentions)] if i is not None]
-        if negated:
-            new = next((m for m in mentions if m.item_id != negated[0] and not self._negated(norm, m)), None)
+        old_id = next((m.item_id for m in in_order if self._negated(norm, m, on_order=True)), None)
+        if old_id is None and len(mentions) == 1:
+            old_id = self._misheard_line_after_not(norm, mentions)
+        if old_id is not None:
+            new = next((m for m in mentions if m.item_id != old_id and not self._negated(norm, m)), None)
             if new is not None:
-                return self._replace_item(negated[0], new, norm, notes)
+                return self._replace_item(old_id, new, norm, notes)
 
         # "change the coke to a sprite", "swap the coke for a sprite", "a sprite instead of the coke"
         if changing and len(mentions) >= 2 and in_order:

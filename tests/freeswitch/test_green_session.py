@@ -142,8 +142,6 @@ def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opi
     assert exchange.speech_end <= exchange.first_audio
 
 
-
-
 def test_a_second_opinion_is_asked_for_at_the_callers_pause(pizzeria, speech, doubting_call_core):
     pcm = render(speech, "how much is a large pepperoni pizza?")
     session = one_turn(pizzeria, speech, pcm, controller=doubting_call_core(pizzeria))
