@@ -55,8 +55,9 @@ class GreenLine:
     def stop_playback(self) -> None:
         pass
 
-    def say(self, pcm: bytes) -> None:
-        pcm += bytes(-len(pcm) % FRAME) + bytes(RATE * 2)  # then a second of quiet: the end of the turn
+    def say(self, pcm: bytes, quiet_ms: int = 1000) -> None:
+        # then quiet: the end of the turn
+        pcm += bytes(-len(pcm) % FRAME) + bytes(RATE * 2 * quiet_ms // 1000)
         for at in range(0, len(pcm), FRAME):
             self.post(ev.AudioIn(pcm[at : at + FRAME], RATE))
             gevent.sleep(0.02)
@@ -76,7 +77,7 @@ def one_turn(loaded: LoadedPlaybook, speech: GreenSpeech, pcm: bytes, controller
     session = GreenCallSession(controller, line, speech, **options)
     call = gevent.spawn(session.run, ev.CallStarted("+15551234567", None, "en", "t1"))
     until(lambda: session.result.spoken)  # the greeting
-    line.say(pcm)
+    line.say(pcm, quiet_ms=controller.playbook.speech.end_silence_ms + 400)
     until(lambda: len(session.result.spoken) >= 2 and not session.busy)
     line.post(ev.Hangup())
     call.get(timeout=20)

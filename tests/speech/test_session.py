@@ -350,9 +350,18 @@ def test_key_tones_in_the_audio_are_key_presses(pizzeria, speech):
 AWB = Voice("flite", "awb", None, 145, 50)
 
 
+def ends_turns_after(loaded: LoadedPlaybook, end_silence_ms: int) -> LoadedPlaybook:
+    pb = loaded.playbook
+    tuning = pb.speech.model_copy(update={"end_silence_ms": end_silence_ms})
+    return LoadedPlaybook(loaded.path, pb.model_copy(update={"speech": tuning}), loaded.catalog)
+
+
 def test_an_utterance_the_bot_cannot_make_sense_of_is_answered_from_a_second_opinion(pizzeria, speech):
+    # A 2 s end of turn: the early guess always comes back before it, even on a busy machine.
+    patient = ends_turns_after(pizzeria, 2000)
+
     async def call():
-        async with Call(pizzeria, speech) as c:
+        async with Call(patient, speech) as c:
             await c.quiet()  # the greeting
             await c.line.say(g711.through_line(c.render("how much is a large pepperoni pizza?", AWB), "ulaw"))
             await c.until(lambda: len(c.session.result.spoken) >= 2)
