@@ -196,6 +196,11 @@ class SessionResult:
     cut_plays: int = 0
     spoken: list[tuple[float, int, str]] = field(default_factory=list)  # (clock, play_id, text)
 
+    @property
+    def second_opinions(self) -> int:
+        """Turns the second model heard again."""
+        return sum(e.second_heard is not None for e in self.exchanges)
+
 
 # ------------------------------------------------------------ the session
 
@@ -241,6 +246,25 @@ class CallLoop:
     def _wants_second_opinion(self, result: SttResult) -> bool:
         """Whether the dialogue would ask for a second opinion on this reading."""
         return self.controller.wants_second_opinion(ev.Transcript(result.text, result.language, result.confidence))
+
+    def _ask_second_opinions_early(self, early: EarlyRecognizer | None) -> None:
+        """Where the caller's words are read at their first pause and the
+        dialogue may want a second model's reading, ask for that one from the
+        early guess too; the driver's `_on_early_guess` hands each guess, once
+        done, to `_consider_second`."""
+        if early is not None and self.controller.second_opinion:
+            self.early_second = EarlySecondOpinion(early)
+            early.on_guess = self._on_early_guess
+
+    def _on_early_guess(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                        guess: Future[SttResult]) -> None:
+        raise NotImplementedError
+
+    def _consider_second(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                         guess: Future[SttResult]) -> None:
+        """`guess` is done: ask for its second opinion now if the dialogue would want one."""
+        if not self._done and self.early_second is not None:
+            self.early_second.consider(pcm, language, hints, guess, self._wants_second_opinion)
 
     @property
     def early_seconds_used(self) -> int:
@@ -375,9 +399,7 @@ class CallSession(CallLoop):
         self.early = self._early_recognizer(speech.stt, 8000, early_pause_ms)
         # A second opinion asked for as soon as the early guess is one the
         # dialogue would want another reading of.
-        if self.early is not None and controller.second_opinion:
-            self.early_second = EarlySecondOpinion(self.early)
-            self.early.on_guess = self._on_early_guess
+        self._ask_second_opinions_early(self.early)
         # The language heard in the first second of voice locks the call as
         # one sure utterance would (see agi/speech/spotting.py).
         self.spotter: LanguageSpotter | None = None
@@ -606,11 +628,6 @@ class CallSession(CallLoop):
         loop = asyncio.get_running_loop()
         future.add_done_callback(lambda done: loop.call_soon_threadsafe(self._consider_second, pcm, language, hints,
                                                                         done))
-
-    def _consider_second(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
-                         guess: Future[SttResult]) -> None:
-        if not self._done and self.early_second is not None:
-            self.early_second.consider(pcm, language, hints, guess, self._wants_second_opinion)
 
     async def _second_opinion(self, command: ev.Transcribe, previous: asyncio.Task[None] | None) -> None:
         """The utterance the dialogue asked about again, by the other model;

@@ -97,7 +97,7 @@ class SessionRunner:
             "call_id": info.call_id, "outcome": outcome, "ended_by": result.ended_by,
             "turns": len(result.exchanges), "reply_latency_ms": latencies,
             "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
-            "pos": controller.pos, "second_opinions": sum(e.second_heard is not None for e in result.exchanges),
+            "pos": controller.pos, "second_opinions": result.second_opinions,
             "second_opinions_early": session.early_seconds_used}})
         log.debug("call transcript", extra={"fields": {
             "call_id": info.call_id, "bot": [(round(t, 2), text) for t, _, text in result.spoken],

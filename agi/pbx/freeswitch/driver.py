@@ -47,7 +47,6 @@ from agi.session import (
     shared_speech,
     split_sentences,
 )
-from agi.speech.early import EarlySecondOpinion
 from agi.speech.stt import SttRequest, SttResult, SttSettings
 from agi.speech.tts import TtsError, voice_for
 
@@ -144,9 +143,7 @@ class GreenCallSession(CallLoop):
         # Recognition from the caller's first pause, and a second opinion
         # asked for from it when the dialogue would want one, as on Asterisk.
         self.early = self._early_recognizer(speech.stt, sample_rate, early_pause_ms)
-        if self.early is not None and controller.second_opinion:
-            self.early_second = EarlySecondOpinion(self.early)
-            self.early.on_guess = self._on_early_guess
+        self._ask_second_opinions_early(self.early)
         self.sample_rate = sample_rate
         self.on_commit = on_commit
         self.commit_pool = commit_pool
@@ -312,14 +309,13 @@ class GreenCallSession(CallLoop):
 
     def _on_early_guess(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
                         guess: Future[SttResult]) -> None:
-        spawn(self._consider_second, pcm, language, hints, guess)
+        spawn(self._consider_when_done, pcm, language, hints, guess)
 
-    def _consider_second(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
-                         guess: Future[SttResult]) -> None:
+    def _consider_when_done(self, pcm: bytes, language: str | None, hints: tuple[str, ...],
+                            guess: Future[SttResult]) -> None:
         with contextlib.suppress(Exception):  # dropped or failed: the turn's own decode stands
             wait_future(guess)
-        if not self._done and self.early_second is not None:
-            self.early_second.consider(pcm, language, hints, guess, self._wants_second_opinion)
+        self._consider_second(pcm, language, hints, guess)
 
     # -- playback
 

@@ -303,7 +303,7 @@ class GreenRunner:
             "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
             "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
             "transfer": controller.transfer, "cut_plays": result.cut_plays,
-            "second_opinions": sum(e.second_heard is not None for e in result.exchanges),
+            "second_opinions": result.second_opinions,
             "second_opinions_early": session.early_seconds_used}})
         reason = result.hangup.reason if result.hangup else result.ended_by
         record = call_record(controller.result(), outcome, result)
