@@ -8,9 +8,9 @@ import re
 from datetime import datetime, time
 
 from agi.catalog import Item
+from agi.dialogue import dates as D
 from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
-from agi.dialogue import slots as S
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Reply
 from agi.tickets import (
@@ -38,7 +38,7 @@ class AnswersMixin:
             total = P.money(ticket.total_minor, ticket.currency, lang)
             return Reply(P.say("so_far", lang, items=items, total=total, next=nxt), hints=self._hints())
         if lexicon.contains(norm, lexicon.QUESTION_HOURS[lang]) or lexicon.contains(norm, lexicon.QUESTION_HOURS["en"]):
-            day = S.parse_date(norm, self.now.date())
+            day = D.parse_date(norm, self.now.date())
             on = datetime.combine(day, time(12), self.now.tzinfo) if day else None
             return Reply(P.say("hours", lang, hours=self._hours_text(on), next=nxt), hints=self._hints())
         if lexicon.contains(norm, lexicon.QUESTION_DELIVERY_AREA[lang]) and self._is_question(norm):

@@ -25,7 +25,6 @@ from agi.tickets import (
     Qualifier,
 )
 
-
 _ARTICLES = frozenset({"a", "an", "the", "un", "una", "el", "la", "los", "las"})
 # "make that a latte", "no, make it a latte", "actually change it to a latte": the item named replaces one like it.
 _MAKE_THAT = re.compile(

@@ -16,19 +16,22 @@ from datetime import datetime
 from typing import Any, Callable
 
 from agi.catalog import Catalog
+from agi.dialogue import address as A
 from agi.dialogue import hints, lexicon, policy
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
+from agi.dialogue import times as T
 from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
-from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.nlu_result import ParsedLine
 from agi.dialogue.nlu_text import plural_variants, tokenize
 from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.parser import parse_order
+from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.replies import Action, Reply
 from agi.dialogue.slotfill import SlotFillingMixin
+from agi.dialogue.spans import SpanKind, find_spans, masked
 from agi.dialogue.state import DialogueState, Pending
 from agi.playbook import LoadedPlaybook, SlotSpec
 from agi.tickets import (
@@ -60,6 +63,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         self.state = DialogueState(language=first)
         self.finished = False
         self._slot_error: Reply | None = None
+        self._slot_error_slot: str | None = None  # the slot whose value was refused: asked next
         self._raw_text = ""
         self._before_turn: DialogueState | None = None  # what "no, I said ..." goes back to
         self._before_last: DialogueState | None = None  # the same, one turn further back
@@ -248,8 +252,11 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         no = self._is_no(norm)
 
         self._raw_text = text
+        # The words left for the order once times, addresses, phone numbers,
+        # counts of people or nights and days of the month are taken out.
+        order, norm = self._order_words(norm)
         if st.pending is not None:
-            reply = self._answer_pending(norm, yes, no)
+            reply = self._answer_pending(order, yes, no)
             if reply is not None:
                 # "yes" to "did you say 20 large lattes?" can make the order large.
                 return (None if self.finished else self._large_order()) or reply
@@ -269,7 +276,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         ):
             return Reply(P.say("what_else", lang), hints=self._hints())
 
-        detail = self._answer_detail(norm)
+        detail = self._answer_detail(norm, order)
         if detail is not None:
             return self._large_order() or detail  # "ten large" to "what size?" can make it large
 
@@ -278,8 +285,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return answer
 
         notes: list[str] = []
-        # The answer to "what's the address?" is not an order ("3000 24th street").
-        asked_spec = self._slot_spec(st.asking)
+        # The answer to "what's the address?" is not an order ("3000 24th street"),
+        # nor is "make it eight" when the time is what the caller just moved.
+        asked_spec = self._slot_spec(st.asking) or self._focus_slot(order)
         slot_answer = (
             asked_spec is not None
             and asked_spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
@@ -294,15 +302,17 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         ):
             # A question we cannot answer must not turn into an order line.
             return self._not_understood()
-        changed = False if slot_answer else self._edit(norm, notes)
+        changed = False if slot_answer else self._edit(order, notes)
         refusal = None
         added: list[OrderLine] = []
-        if not changed and not slot_answer and self.pb.ticket.items:
-            added, refusal = self._add_items(text, norm, notes)
+        if not changed and not slot_answer and self.pb.ticket.items and order:
+            added, refusal = self._add_items(order, order, notes)
         if refusal is not None:
             return refusal
         before = dict(st.slots)
-        got_slots = self._fill_slots(text, norm, bool(changed or added), notes)
+        got_slots = self._fill_slots(
+            text, norm, bool(changed or added), notes, asked_spec.id if slot_answer and asked_spec else None
+        )
         heard = self._acknowledgement(before, bool(changed or added)) if got_slots and not self._slot_error else ""
         if lexicon.contains(norm, lexicon.DONE[lang]) or (st.asking == "more" and no and not added and not changed):
             if st.lines or not self.pb.ticket.items:
@@ -367,6 +377,45 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         score, index = max(scored, default=(0, -1))
         return options[index] if score > 0 else None
 
+    _CHANGE_A_VALUE = re.compile(
+        r"^(?:no |oh |wait |sorry |um |uh )*(?:actually |make (?:it|that) |change (?:it|that) to |how about |what about "
+        r"|let's say |let's do |can we do |mejor |que sea |mejor a las |改成|改到|换成)|\binstead\b|\brather\b"
+    )
+
+    def _focus_slot(self, order: str) -> SlotSpec | None:
+        """The time, day or count the caller changed last, when this turn changes it
+        again with a bare number ("actually make it eight instead") and names nothing
+        on the menu: that number is the slot's, not a quantity of the last line."""
+        st = self.state
+        spec = self._slot_spec(st.focus)
+        if spec is None or spec.type not in ("time", "datetime", "number"):
+            return None
+        if not self._CHANGE_A_VALUE.search(order) or self.mentions(order):
+            return None
+        return spec
+
+    def _is_menu_word(self, word: str) -> bool:
+        return bool(self.matcher().find(word))
+
+    def _order_words(self, norm: str) -> tuple[str, str]:
+        """(the words for the order, the words for the slots) of a turn. The order's
+        leave out its times, addresses, phone numbers, counts of a unit and days; the
+        slots' leave out a menu name that reads like one of those ("a five by seven
+        picture frame" is neither seven frames nor a time)."""
+        spans = find_spans(norm, self._is_menu_word)
+        if not spans:
+            return norm, norm
+        named = {m.text for m in self.mentions(norm)}
+        values, menu = [], []
+        for span in spans:
+            if span.kind is not SpanKind.TIME:
+                values.append(span)
+                continue
+            lost = named - {m.text for m in self.mentions(masked(norm, [span]))}
+            words = set(norm[span.start : span.end].split())
+            (menu if any(words & set(name.split()) for name in lost) else values).append(span)
+        return masked(norm, values), masked(norm, menu) if menu else norm
+
     def _is_yes(self, norm: str) -> bool:
         lang = self.state.language
         return bool(lexicon.contains(norm, lexicon.YES[lang]) or lexicon.contains(norm, lexicon.YES["en"])) and not (
@@ -384,13 +433,13 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         return bool(said) and bool(self.mentions(norm))
 
     def _has_content_slots(self, norm: str) -> bool:
-        return bool(S.parse_time_of_day(norm) or S.parse_phone(norm) or S.parse_address(norm, False))
+        return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
 
     def _has_content(self, norm: str) -> bool:
         """Does a yes/no answer also carry items, slot values or edits?"""
         if self.mentions(norm):
             return True
-        return bool(S.parse_time_of_day(norm) or S.parse_phone(norm) or S.parse_address(norm, False))
+        return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
 
     def _answer_pending(self, norm: str, yes: bool, no: bool) -> Reply | None:
         st = self.state
@@ -452,8 +501,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         error = self._slot_error
         if error is not None:
             self._slot_error = None
-            spec = self._slot_spec(st.asking)
-            st.asking = spec.id if spec else st.asking
+            st.asking = self._slot_error_slot or st.asking
             return Reply(" ".join(lead + [error.text]), hints=self._hints())
 
         if self.pb.ticket.items and not st.lines:
@@ -552,7 +600,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         group = self.catalog.group(what)
         return tuple(o.display_name(self.state.language) for o in group.options) if group else ()
 
-    def _answer_detail(self, norm: str) -> Reply | None:
+    def _answer_detail(self, norm: str, order: str) -> Reply | None:
         """The answer to 'what size?' / 'which sauce?' applies to that line."""
         st = self.state
         asked = self._detail_asked()
@@ -560,15 +608,15 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return None
         index, what = asked
         if what == "count" and index < len(st.lines):
-            return self._answer_count(index, norm)
-        if index >= len(st.lines) or self.mentions(norm, ("item",)):
+            return self._answer_count(index, order, norm)
+        if index >= len(st.lines) or self.mentions(order, ("item",)):
             return None
         notes: list[str] = []
         # "three large" to "what size?": the number said first is how many
-        tokens = tokenize(norm)
+        tokens = tokenize(order)
         said = parse_quantity(tokens, 0)
         qty = said[0] if said is not None and said[0] > 1 and said[1] < len(tokens) else None
-        if not self._modify_line(index, norm, notes, qty):
+        if not self._modify_line(index, order, notes, qty):
             return None
         self._fill_slots(self._raw_text, norm, True, notes)  # "large, for pickup": the pickup counts too
         return self._next(lead=notes)
@@ -581,17 +629,17 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         _, index, what = asking.split(":", 2)
         return int(index), what
 
-    def _answer_count(self, index: int, norm: str) -> Reply | None:
+    def _answer_count(self, index: int, order: str, norm: str) -> Reply | None:
         """'three' / 'two of them' / 'two pepperoni pizzas' to 'how many?'.
         Asked once: any other answer is taken as words like any other, and
         the line keeps the one it was rung up with."""
         st = self.state
         line = st.lines[index]
         st.uncounted = [u for u in st.uncounted if u is not line]
-        tokens = tokenize(norm)
+        tokens = tokenize(order)
         qty = next((q[0] for i in range(len(tokens)) if tokens[i] not in ("a", "an", "un", "una")
                     and (q := parse_quantity(tokens, i)) is not None), None)
-        named = {m.item_id for m in self.mentions(norm, ("item",))}
+        named = {m.item_id for m in self.mentions(order, ("item",))}
         if qty is None or qty < 1 or not named <= {line.catalog_id}:
             return None
         refused = self._absurd_quantity(qty, line.name)
@@ -653,8 +701,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
         if t == "date":
             return P.say("ask_date", lang)
         if t == "staff":
-            service = self._service_id()
-            names = [m.name for m in self.pb.schedule.staff if not service or not m.services or service in m.services]
+            services = self._service_ids()
+            names = [m.name for m in self.pb.schedule.staff if not m.services or all(x in m.services for x in services)]
             return P.say("ask_staff", lang, options=P.join_list(names, lang, "or"))
         if t == "service":
             category = self.pb.ticket.service_category

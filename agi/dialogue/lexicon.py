@@ -268,37 +268,6 @@ PRANK = ("haha", "hahaha", "lol", "lmao", "prank", "jk", "just kidding", "ha ha 
 GREETING_ONLY = ("hi", "hello", "hey", "good morning", "good afternoon", "good evening", "hola", "buenas",
                  "buenos días", "buenas tardes", "你好", "喂", "您好")
 
-# Phrases that introduce a name anywhere in an utterance ("name's Maria, pickup at 6")...
-NAME_INTROS = {
-    "en": (r"(?:my name is|my name's|name is|name's|the name is|it's under|under the name|put it under|"
-           r"call me|^this is|^it's for|^it's)\s+([a-z][a-z' -]{0,40})"),
-    "es": r"(?:me llamo|mi nombre es|a nombre de|^soy)\s+([a-záéíóúñ][a-záéíóúñ' -]{0,40})",
-    "zh": r"(?:我叫|我是|名字是|名字叫|姓)\s*([\u4e00-\u9fffA-Za-z]{1,8})",
-}
-# ...and weaker ones that only count right after we asked for a name.
-NAME_INTROS_ASKED = {
-    "en": r"(?:^for|^under|^i'm|^i am|^it's for|^yeah it's|^sure it's)\s+([a-z][a-z' -]{0,40})",
-    "es": r"(?:^para|^es)\s+([a-záéíóúñ][a-záéíóúñ' -]{0,40})",
-    "zh": r"(?:^是)\s*([\u4e00-\u9fffA-Za-z]{1,8})",
-}
-
-# Sounds before a bare name that are not part of it ("oh, Olivia", "uh, Henry").
-NAME_FILLERS = {"oh", "uh", "um", "umm", "ah", "er", "erm", "hmm", "well", "so", "i", "yeah", "ok", "okay", "sure", "eh",
-                "or", "and", "hi", "hey", "hello", "pues", "este", "嗯", "呃"}
-
-# Words that end a name when a name is said mid-sentence ("name's Maria, pickup at 6").
-NAME_STOP_WORDS = {
-    "and", "for", "at", "pickup", "pick", "delivery", "please", "thanks", "thank", "my", "phone", "number",
-    "to", "the", "by", "around", "y", "para", "a", "las", "por", "gracias", "en", "de", "is", "it", "i",
-    "we", "will", "be", "who", "that's", "thats", "with",
-}
-NOT_NAMES = {
-    "hungry", "here", "calling", "good", "fine", "done", "ready", "sure", "sorry", "looking", "wondering",
-    "not", "just", "going", "a", "an", "the", "yes", "no", "okay", "ok", "also", "pickup", "delivery",
-    "order", "ordering", "gonna", "trying", "interested", "still", "back", "listening", "there", "all",
-    "that", "this", "it", "at", "in", "on", "now", "today", "tonight", "tomorrow",
-}
-
 # Spoken forms, in Spanish and Chinese, of choices Playbooks commonly offer;
 # a Playbook adds its own with `synonyms:` on the slot.
 CHOICE_WORDS: dict[str, tuple[str, ...]] = {

@@ -439,7 +439,9 @@ class CatalogMatcher:
     def find(self, text: str) -> list[Mention]:
         """Items, sizes and options named in `text`, read as the order parser reads them
         ("can i" is no can of soda); category words left out."""
-        from agi.dialogue.nlu_labels import label_tokens  # the labeller builds on this module
+        from agi.dialogue.nlu_labels import (
+            label_tokens,  # the labeller builds on this module
+        )
 
         labels = label_tokens(tokenize(text), self, self.language)
         return [lb.mention for lb in labels if lb.mention is not None and lb.mention.kind != "category"]

@@ -18,7 +18,13 @@ Catalog. Deterministic, no I/O; the matcher is built once per catalog.
 from __future__ import annotations
 
 from agi.catalog import Catalog
-from agi.dialogue.matcher import CONFIRM_BELOW, CatalogMatcher, Mention, Target, matcher_for
+from agi.dialogue.matcher import (
+    CONFIRM_BELOW,
+    CatalogMatcher,
+    Mention,
+    Target,
+    matcher_for,
+)
 from agi.dialogue.nlu_build import Builder
 from agi.dialogue.nlu_drafts import Draft, Opt, fits_any, probe
 from agi.dialogue.nlu_grammar import ADDING, Tag

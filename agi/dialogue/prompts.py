@@ -174,6 +174,21 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Entregamos en {area}. {next}",
         "zh": "我们配送到{area}。{next}",
     },
+    "outside_area_order": {
+        "en": "Sorry, we don't deliver to {place}. We deliver to {area}. Would you like pickup instead, or another address?",
+        "es": "Lo siento, no entregamos en {place}. Entregamos en {area}. ¿Prefiere recogerlo, u otra dirección?",
+        "zh": "抱歉，我们不配送到{place}。我们配送到{area}。您要改成自取，还是换一个地址？",
+    },
+    "outside_area_only": {
+        "en": "Sorry, we don't deliver to {place}. We deliver to {area}. What address should we deliver to?",
+        "es": "Lo siento, no entregamos en {place}. Entregamos en {area}. ¿A qué dirección lo entregamos?",
+        "zh": "抱歉，我们不配送到{place}。我们配送到{area}。请问送到哪个地址？",
+    },
+    "outside_area_visit": {
+        "en": "Sorry, {place} is outside our service area. We serve {area}. What address should we come to?",
+        "es": "Lo siento, {place} está fuera de nuestra zona. Atendemos {area}. ¿A qué dirección vamos?",
+        "zh": "抱歉，{place}不在我们的服务范围内。我们的服务范围是{area}。请问上门地址是哪里？",
+    },
     "no_delivery": {
         "en": "Sorry, we only do {types}. {next}",
         "es": "Lo siento, solo hacemos {types}. {next}",

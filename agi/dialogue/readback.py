@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from agi.dialogue import prompts as P
+from agi.dialogue.slotfill import service_ids
 from agi.playbook import SlotSpec
 from agi.tickets import (
     Customer,
@@ -121,8 +122,8 @@ class ReadbackMixin:
             elif spec.type == "address":
                 parts.append(str(slots[spec.id]))
             elif spec.type == "service":
-                item = self.catalog.item(str(slots[spec.id]))
-                parts.append(item.display_name(lang) if item else str(slots[spec.id]))
+                names = [self._item_name(x) for x in service_ids(slots[spec.id])]
+                parts.append(P.join_list(names, lang))
             else:
                 parts.append(self._slot_fragment(spec))
         out = []
@@ -134,6 +135,10 @@ class ReadbackMixin:
         if name:
             out.append(P.say("thanks_name", lang, name=name))
         return ("" if lang == "zh" else " ").join(out)
+
+    def _item_name(self, item_id: str) -> str:
+        item = self.catalog.item(item_id)
+        return item.display_name(self.state.language) if item else item_id
 
     def _at_phrase(self, when: datetime) -> str:
         """'at 10 am' today, 'on Sunday November 29 at 10 am' another day."""
@@ -217,21 +222,22 @@ class ReadbackMixin:
         st = self.state
         spec = self.pb.ticket
         lines = list(st.lines)
-        service = self._service_id()
-        service_item = self.catalog.item(service) if service else None
-        if service_item is not None and not spec.items:
-            v = service_item.variation(service_item.default_variation)
+        service_items = [i for i in (self.catalog.item(x) for x in self._service_ids()) if i is not None]
+        if service_items and not spec.items:
             nights = st.slots.get("nights")
             qty = nights if spec.kind is TicketKind.RESERVATION and isinstance(nights, int) else 1
-            lines = [
-                OrderLine(
-                    catalog_id=service_item.id,
-                    name=service_item.name,
-                    quantity=qty,
-                    variation_id=v.id if v else None,
-                    variation_name=v.name if v else None,
+            lines = []
+            for service_item in service_items:
+                v = service_item.variation(service_item.default_variation)
+                lines.append(
+                    OrderLine(
+                        catalog_id=service_item.id,
+                        name=service_item.name,
+                        quantity=qty,
+                        variation_id=v.id if v else None,
+                        variation_name=v.name if v else None,
+                    )
                 )
-            ]
         fulfillment = None
         ftype = st.slots.get("fulfillment")
         if spec.items:
@@ -250,8 +256,8 @@ class ReadbackMixin:
             value = st.slots[s.id]
             if isinstance(value, datetime):
                 value = value.isoformat(timespec="minutes")
-            elif s.type == "service" and service_item is not None:
-                value = service_item.name
+            elif s.type == "service" and service_items:
+                value = ", ".join(i.name for i in service_items)
             elif s.type == "staff":
                 member = next((m for m in self.pb.schedule.staff if m.id == value), None)
                 value = member.name if member else value

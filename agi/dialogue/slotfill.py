@@ -11,9 +11,13 @@ from typing import Any
 import jellyfish
 
 from agi.catalog import Item
+from agi.dialogue import address as A
+from agi.dialogue import dates as D
 from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
+from agi.dialogue import times as T
+from agi.dialogue.names import parse_name
 from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.replies import Reply
 from agi.dialogue.state import Pending
@@ -31,12 +35,15 @@ class SlotFillingMixin:
     def _slot_spec(self, slot_id: str | None) -> SlotSpec | None:
         return next((s for s in self.pb.ticket.slots if s.id == slot_id), None)
 
-    def _fill_slots(self, text: str, norm: str, consumed: bool, notes: list[str]) -> bool:
+    def _fill_slots(
+        self, text: str, norm: str, consumed: bool, notes: list[str], asked: str | None = None
+    ) -> bool:
         """Every slot value the utterance carries. Free-text slots take the
-        words only when asked and when nothing else used them (`consumed`)."""
+        words only when asked (`asked`, default the question in flight) and
+        when nothing else used them (`consumed`)."""
         st = self.state
         got = False
-        asked = st.asking
+        asked = asked or st.asking
         text_specs = []
         correcting = lexicon.contains(norm, lexicon.CHANGE[st.language] + lexicon.REMOVE[st.language])
         asked_spec = self._slot_spec(asked)
@@ -51,18 +58,31 @@ class SlotFillingMixin:
             if value is None:
                 continue
             if isinstance(value, Reply):
-                self._slot_error = value
+                self._slot_error, self._slot_error_slot = value, spec.id
                 got = True
                 continue
             if spec.id in st.slots and st.slots[spec.id] != value and spec.type not in ("service",):
                 notes.append(P.say("noted", st.language))
+            if st.slots.get(spec.id) != value:
+                st.focus = spec.id
             st.slots[spec.id] = value
             got = True
         for spec in text_specs:
             if asked == spec.id and (free_answer or not (consumed or got or correcting)) and len(norm) >= 2:
                 st.slots[spec.id] = text.strip()
                 got = True
+        self._address_means_delivery()
         return got
+
+    def _address_means_delivery(self) -> None:
+        """An order's address is where it goes: giving one is asking for delivery."""
+        st = self.state
+        if not self.pb.ticket.items or FulfillmentType.DELIVERY not in self.pb.ticket.fulfillment:
+            return
+        has_address = any(s.type == "address" and s.id in st.slots for s in self.pb.ticket.slots)
+        fulfillment = next((s for s in self.pb.ticket.slots if s.type == "fulfillment"), None)
+        if has_address and fulfillment is not None and st.slots.get(fulfillment.id) is None:
+            st.slots[fulfillment.id] = FulfillmentType.DELIVERY
 
     def _extract(self, spec: SlotSpec, text: str, norm: str, asked: bool, notes: list[str]) -> Any:
         lang = self.state.language
@@ -78,9 +98,13 @@ class SlotFillingMixin:
                         return ftype
             return None
         if t == "address":
-            return S.parse_address(norm, asked)
+            value = A.parse_address(norm, asked)
+            outside = A.outside_area(norm, self.pb.business.delivery_area) if value is not None else None
+            return Reply(self._outside_area_text(outside)) if outside is not None else value
         if t == "name":
-            return S.parse_name(norm if lang != "en" else norm, lang, asked)
+            name = parse_name(text, lang, asked)
+            # "it's pepperoni" names a pizza, not the caller
+            return None if name and not asked and self.mentions(lexicon.normalise(name)) else name
         if t == "phone":
             if lexicon.contains(norm, lexicon.CALLER_ID_OK[lang]) and self.caller:
                 return self.caller
@@ -88,14 +112,15 @@ class SlotFillingMixin:
         if t == "time":
             if lexicon.contains(norm, lexicon.ASAP[lang]) and (asked or "ready" in norm or "soon" in norm):
                 return "asap"
-            said = S.parse_time_of_day(norm) or (S.bare_time(norm) if asked else None)
+            said = T.parse_time_of_day(norm) or (T.bare_time(norm) if asked else None)
             if said is None:
                 return None
-            when = S.resolve_time(said, self.now, S.parse_date(norm, self.now.date()))
+            day = D.parse_date(norm, self.now.date()) or self._day_already_given(spec)
+            when = T.resolve_time(said, self.now, day)
             return self._check_order_time(when)
         if t in ("datetime", "date"):
-            day = S.parse_date(norm, self.now.date())
-            said = (S.parse_time_of_day(norm) or (S.bare_time(norm) if asked else None)) if t == "datetime" else None
+            day = D.parse_date(norm, self.now.date())
+            said = (T.parse_time_of_day(norm) or (T.bare_time(norm) if asked else None)) if t == "datetime" else None
             if day is None and said is None:
                 return None
             if t == "date":
@@ -106,7 +131,7 @@ class SlotFillingMixin:
                 # "Friday" (or "Friday at 90", a time misheard) to "what day and
                 # time?": the day is taken and only the time is asked for.
                 return Reply(self._time_on_question(day)) if asked else None
-            when = S.resolve_time(said, self.now, day or partial)
+            when = T.resolve_time(said, self.now, day or partial or self._day_already_given(spec))
             return self._check_booking_time(when)
         if t == "number":
             unit = self._unit_for(spec, norm)
@@ -126,7 +151,7 @@ class SlotFillingMixin:
                 forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
                 for form in forms:
                     f = lexicon.fold(form.lower())
-                    if not asked and S.parse_date(f, self.now.date()) is not None:
+                    if not asked and D.parse_date(f, self.now.date()) is not None:
                         continue  # "mañana" is tomorrow unless the morning is what was asked
                     if (lexicon.has_cjk(f) and f in folded) or re.search(rf"\b{re.escape(f)}s?\b", folded):
                         return choice
@@ -148,6 +173,27 @@ class SlotFillingMixin:
             if asked and len(norm) >= 2:
                 return text.strip()
             return None
+        return None
+
+    def _outside_area_text(self, place: str) -> str:
+        """'We don't deliver to Naperville', with the area served and what the caller can do instead."""
+        lang = self.state.language
+        b = self.pb.business
+        area = b.delivery_area_text or P.join_list(b.delivery_area, lang)
+        if not self.pb.ticket.items:
+            key = "outside_area_visit"
+        elif FulfillmentType.PICKUP in self.pb.ticket.fulfillment:
+            key = "outside_area_order"
+        else:
+            key = "outside_area_only"
+        return P.say(key, lang, place=place, area=area)
+
+    def _day_already_given(self, spec: SlotSpec) -> Any:
+        """The day of the time already taken: "tomorrow at 3", then "change it to 4",
+        is tomorrow at 4 (a new time alone moves the hour, not the day)."""
+        current = self.state.slots.get(spec.id)
+        if isinstance(current, datetime) and current.date() != self.now.date():
+            return current.date()
         return None
 
     _UNITS = {
@@ -180,51 +226,58 @@ class SlotFillingMixin:
     def _slot_label(self, spec: SlotSpec) -> str:
         return spec.id.replace("_", " ")
 
-    def _service_from(self, spec: SlotSpec, norm: str, asked: bool, notes: list[str]) -> str | None:
-        """The service the caller settles on: the last one named that is not
-        being dropped ("forget the pedicure, just the manicure"). A service
-        already chosen only changes when asked or on a correction."""
+    def _service_from(self, spec: SlotSpec, norm: str, asked: bool, notes: list[str]) -> str | list[str] | None:
+        """The services the caller settles on: every one named that is not being
+        dropped ("a blowout and a classic manicure", "forget the pedicure, just the
+        manicure", "a pedicure instead of the manicure"). Services already chosen
+        only change when asked, on a correction, or when one is added ("also a
+        pedicure"). One service is its id; several, their ids in the order said."""
         st = self.state
         lang = st.language
-        current = st.slots.get(spec.id)
+        current = service_ids(st.slots.get(spec.id))
         correcting = lexicon.contains(norm, lexicon.CHANGE[lang] + lexicon.REMOVE[lang] + lexicon.CHANGE["en"])
-        if (
-            current is not None
-            and not asked
-            and not correcting
-            and not re.search(r"\b(just|only|instead|solo|nada más)\b", norm)
-        ):
+        only = re.search(r"\b(just|only|instead|rather|solo|nada más|nada mas)\b", norm) or "只要" in norm
+        adding = re.search(r"\b(add|also|too|as well|plus|another|también|tambien|además|ademas)\b", norm) or "还要" in norm
+        if current and not asked and not correcting and not only and not adding:
             return None
         category = self.pb.ticket.service_category
         tokens = tokenize(norm)
-        chosen: Item | None = None
+        chosen: list[Item] = []
         for m in self.mentions(norm, ("item",)):
             item = self.catalog.item(m.item_id) if m.item_id else None
             if item is None or (category is not None and item.category != category):
                 continue
             before = " ".join(tokens[max(0, m.start - 3) : m.start])
-            if lexicon.contains(before, lexicon.REMOVE[lang] + lexicon.REMOVE["en"]) or re.search(r"\bnot\b", before):
+            if lexicon.contains(before, lexicon.REMOVE[lang] + lexicon.REMOVE["en"]) or re.search(
+                r"\b(not|instead of|rather than|en vez de|en lugar de)\b", before
+            ):
                 continue
-            chosen = item
-        if chosen is None:
+            if item not in chosen:
+                chosen.append(item)
+        if not chosen:
             return None
-        if chosen.id == current:
-            return current  # said again ("just the gel manicure"): understood, nothing changes
-        if not chosen.available:
-            alt = self._alternative(chosen)
-            notes.append(self._unavailable_text(chosen, alt))
-            if alt is not None:
+        missing = next((item for item in chosen if not item.available), None)
+        if missing is not None:
+            alt = self._alternative(missing)
+            notes.append(self._unavailable_text(missing, alt))
+            if alt is not None and len(chosen) == 1:
                 st.pending = Pending("service", rule_id=f"{spec.id}={alt.id}")
             return None
-        return chosen.id
+        ids = [item.id for item in chosen]
+        if adding and not only and not correcting:
+            ids = current + [i for i in ids if i not in current]
+        if ids == current:
+            return st.slots.get(spec.id)  # said again ("just the gel manicure"): understood, nothing changes
+        return ids[0] if len(ids) == 1 else ids
 
     def _check_staff(self, member: Any) -> str | Reply:
-        """Staff who do not offer the chosen service are not booked for it."""
-        service = self._service_id()
-        if service is None or not member.services or service in member.services:
+        """Staff who do not offer every chosen service are not booked for them."""
+        services = self._service_ids()
+        service = next((x for x in services if member.services and x not in member.services), None)
+        if service is None:
             return member.id
         lang = self.state.language
-        able = [m.name for m in self.pb.schedule.staff if not m.services or service in m.services]
+        able = [m.name for m in self.pb.schedule.staff if not m.services or all(x in m.services for x in services)]
         item = self.catalog.item(service)
         return Reply(
             P.say(
@@ -240,9 +293,13 @@ class SlotFillingMixin:
         return next((s for s in self.pb.ticket.slots if s.type == "service"), None)
 
     def _service_id(self) -> str | None:
+        """The first service chosen (staff and schedules are checked against each)."""
+        ids = self._service_ids()
+        return ids[0] if ids else None
+
+    def _service_ids(self) -> list[str]:
         spec = self._service_spec()
-        value = self.state.slots.get(spec.id) if spec else None
-        return value if isinstance(value, str) else None
+        return service_ids(self.state.slots.get(spec.id)) if spec else []
 
     def _time_on_question(self, day: Any) -> str:
         """'What time on Friday November 27?', 'What time tomorrow?'."""
@@ -290,10 +347,9 @@ class SlotFillingMixin:
         if when.minute % sched.slot_minutes:
             return Reply(P.say("no_slot_free", lang, again=again))
         duration = 0
-        service = self.state.slots.get("service")
-        item = self.catalog.item(service) if isinstance(service, str) else None
-        if item is not None and item.duration_min:
-            duration = item.duration_min
+        for service in self._service_ids():
+            item = self.catalog.item(service)
+            duration += item.duration_min if item is not None and item.duration_min else 0
         if not self.pb.business.is_open(when) or not self.pb.business.is_open(
             when + timedelta(minutes=max(duration - 1, 0))
         ):
@@ -319,6 +375,13 @@ class SlotFillingMixin:
     def _first_missing_slot_id(self) -> str | None:
         missing = self._missing_slots()
         return missing[0].id if missing else None
+
+
+def service_ids(value: Any) -> list[str]:
+    """The service slot's value as a list: one id, or several in the order said."""
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, list) else []
 
 
 def _staff_by_sound(staff: list[Any], norm: str, asked: bool) -> Any | None:

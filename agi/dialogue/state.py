@@ -37,9 +37,13 @@ class DialogueState:
     # Lines said in the plural with no number ("large pepperoni pizzas"),
     # by identity: asked "how many?" once; a line changed or removed drops out.
     uncounted: list[OrderLine] = field(default_factory=list)
+    # What the caller set or changed last: "line" or a slot id. "Make it eight"
+    # changes that: the time just moved, or the quantity of the line just said.
+    focus: str | None = None
 
     def touch(self, index: int) -> None:
         self.last_line = index
+        self.focus = "line"
 
     def last(self) -> OrderLine | None:
         if self.last_line is not None and 0 <= self.last_line < len(self.lines):

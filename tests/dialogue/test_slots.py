@@ -7,8 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agi.dialogue import address as A
+from agi.dialogue import dates as D
 from agi.dialogue import slots as S
+from agi.dialogue import times as T
 from agi.dialogue.lexicon import normalise
+from agi.dialogue.names import parse_name
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 17, 10, tzinfo=NY)  # a Friday
@@ -36,11 +40,11 @@ NOW = datetime(2026, 11, 20, 17, 10, tzinfo=NY)  # a Friday
     ],
 )
 def test_times_today(said, expected):
-    parsed = S.parse_time_of_day(normalise(said))
+    parsed = T.parse_time_of_day(normalise(said))
     if said == "two pizzas please":
         assert parsed is None
         return
-    when = S.resolve_time(parsed, NOW)
+    when = T.resolve_time(parsed, NOW)
     if said == "9:15 am":
         assert when == datetime(2026, 11, 21, 9, 15, tzinfo=NY)
     else:
@@ -50,7 +54,7 @@ def test_times_today(said, expected):
 @pytest.mark.parametrize("said", ["friday at 90, and", "at 7:75", "around 31 pm"])
 def test_a_time_no_clock_shows_is_not_taken_as_another(said):
     # "Friday at 9 am" misheard as "Friday at 90" must be asked again, not booked at 6 pm.
-    assert S.parse_time_of_day(normalise(said)) is None
+    assert T.parse_time_of_day(normalise(said)) is None
 
 
 @pytest.mark.parametrize(
@@ -71,11 +75,11 @@ def test_a_time_no_clock_shows_is_not_taken_as_another(said):
     ],
 )
 def test_dates(said, expected):
-    assert S.parse_date(normalise(said), NOW.date()) == expected
+    assert D.parse_date(normalise(said), NOW.date()) == expected
 
 
 def test_future_day_bare_hour_is_afternoon():
-    when = S.resolve_time(S.parse_time_of_day("at 3"), NOW, date(2026, 11, 21))
+    when = T.resolve_time(T.parse_time_of_day("at 3"), NOW, date(2026, 11, 21))
     assert when == datetime(2026, 11, 21, 15, 0, tzinfo=NY)
 
 
@@ -107,14 +111,14 @@ def test_phone_numbers(said, expected):
     ],
 )
 def test_names(said, language, asked, expected):
-    assert S.parse_name(normalise(said), language, asked) == expected
+    assert parse_name(normalise(said), language, asked) == expected
 
 
 def test_addresses():
-    assert S.parse_address(normalise("deliver to 12 oak street please"), False) == "12 Oak Street"
-    assert S.parse_address(normalise("it's 450 west 33rd st apt 4b"), False) == "450 West 33rd St Apt 4b"
-    assert S.parse_address(normalise("pickup please"), False) is None
-    assert S.parse_address(normalise("77 harbor view"), True) == "77 Harbor View"
+    assert A.parse_address(normalise("deliver to 12 oak street please"), False) == "12 Oak Street"
+    assert A.parse_address(normalise("it's 450 west 33rd st apt 4b"), False) == "450 West 33rd St Apt 4b"
+    assert A.parse_address(normalise("pickup please"), False) is None
+    assert A.parse_address(normalise("77 harbor view"), True) == "77 Harbor View"
 
 
 def test_counts():

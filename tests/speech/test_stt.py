@@ -222,7 +222,7 @@ def test_a_looped_short_answer_is_kept_once():
      ("Pick up at 9 30", 9, 30), ("F4 p. m", 16, 0), ("at 4 PN", 16, 0)],
 )
 def test_whisper_written_times_reach_the_time_parser(written, hour, minute):
-    from agi.dialogue.slots import parse_time_of_day, resolve_time
+    from agi.dialogue.times import parse_time_of_day, resolve_time
 
     said = parse_time_of_day(tidy(written))
     at = resolve_time(said, datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
