@@ -80,6 +80,10 @@ class Item(_Named):
     default_variation: str | None = None
     modifier_groups: list[str] = Field(default_factory=list)
     duration_min: int | None = Field(None, ge=1, description="for services: how long a booking takes")
+    pack_size: int | None = Field(
+        None, ge=2, description="pieces one unit holds (ten wings to an order, a four pack): a count said in "
+        "pieces ('twenty wings') is rung up in units"
+    )
 
     @model_validator(mode="after")
     def _priced(self) -> "Item":

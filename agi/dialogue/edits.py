@@ -16,6 +16,7 @@ from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue.matcher import Mention
 from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.nlu_result import Unavailable
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Reply
 from agi.dialogue.state import Pending
@@ -287,10 +288,25 @@ class EditsMixin:
         return True
 
     def _merge_modifiers(self, item: Item, old: list[LineModifier], new: list[LineModifier]) -> list[LineModifier]:
-        """New choices win; in a pick-one group (max 1) they replace the old one."""
+        """New choices win; in a pick-one group (max 1) they replace the old one.
+
+        A "no" takes an option off: "take off the whipped cream" leaves no
+        whipped cream on the line and no "no whipped cream" either, since it
+        was an extra; only an option that comes unless refused ("no cheese")
+        is kept as a "no". "No oat milk, just regular milk": the milk chosen
+        replaces the one refused, so the "no" says nothing more."""
         merged = {m.catalog_id: m for m in old}
+        chosen_groups = {m.group_id for m in new if m.qualifier is not Qualifier.NO and m.group_id}
         for m in new:
             found = self.catalog.modifier(item, m.catalog_id)
+            if m.qualifier is Qualifier.NO and found is not None:
+                group, option = found
+                was = merged.get(m.catalog_id)
+                if (was is not None and was.qualifier is not Qualifier.NO and not option.default) or (
+                    group.max == 1 and group.id in chosen_groups
+                ):
+                    merged.pop(m.catalog_id, None)
+                    continue
             if found is not None and found[0].max == 1 and m.qualifier is not Qualifier.NO:
                 for other in [o.id for o in found[0].options if o.id != m.catalog_id]:
                     merged.pop(other, None)
@@ -345,14 +361,16 @@ class EditsMixin:
         for un in result.unavailable:
             if un.kind != "item":
                 # An 86'd size or option: say so; the line is confirmed without it.
-                out_of.append(un.name)
+                out_of.append(self._display_name(un))
                 on = [line for line in sure if line.catalog_id == un.on_item]
                 unsure += on
                 sure = [line for line in sure if line not in on]
         if out_of:
             notes.append(P.say("out_of", lang, names=P.join_list(out_of, lang)))
         self._append(sure)
-        st.uncounted += [p.line for p in result.lines if p.count_unsaid and any(p.line is line for line in sure)]
+        # "pepperoni pizzas", "half a dozen wings" (ten to an order): asked how many.
+        st.uncounted += [p.line for p in result.lines
+                         if (p.count_unsaid or p.pieces) and any(p.line is line for line in sure)]
         for un in result.unavailable:
             item = self._unavailable_item(un)
             if item is None:
@@ -360,16 +378,19 @@ class EditsMixin:
             alt = self._alternative(item)
             notes.append(self._unavailable_text(item, alt))
             if alt is not None:
-                qty = getattr(un, "quantity", 1) or 1
-                v = self._same_size(alt, norm) or alt.variation(alt.default_variation)
+                # The size and options said for the item that is out stay where the alternative takes them:
+                # "an iced matcha latte" offered as a chai latte is an iced chai latte.
+                v = next((x for x in alt.variations if x.name == un.variation_name and x.available), None)
+                v = v or alt.variation(alt.default_variation)
                 if v is None and alt.variations:
                     v = alt.variations[0] if len(alt.variations) == 1 else None
                 line = OrderLine(
                     catalog_id=alt.id,
                     name=alt.name,
-                    quantity=qty,
+                    quantity=un.quantity or 1,
                     variation_id=v.id if v else None,
                     variation_name=v.name if v else None,
+                    modifiers=[m for m in un.modifiers if self.matcher().accepts_modifier(alt.id, m.catalog_id)],
                 )
                 st.pending = Pending("alternative", [line])
                 return sure, None
@@ -384,7 +405,6 @@ class EditsMixin:
 
     def _ask_which(self, partial: Any) -> str:
         """'a large pizza with mushrooms' on a menu of five pizzas: which one?"""
-        lang = self.state.language
         options: list[OrderLine] = []
         for item_id in partial.candidates:
             item = self.catalog.item(item_id)
@@ -394,9 +414,7 @@ class EditsMixin:
             options.append(OrderLine(catalog_id=item.id, name=item.name, quantity=partial.quantity,
                                      variation_id=v.id if v else None, variation_name=v.name if v else None,
                                      modifiers=list(partial.modifiers)))
-        self.state.pending = Pending("which", options)
-        names = [self.catalog.item(o.catalog_id).display_name(lang) for o in options[:6]]  # type: ignore[union-attr]
-        return P.say("which_one", lang, options=P.join_list(names, lang, "or"))
+        return self._ask_which_of(options)
 
     def _absurd_quantity(self, quantity: int, name: str) -> Reply | None:
         """'500 pizzas': no such order is taken over the phone (the Playbook's max_quantity)."""
@@ -422,6 +440,16 @@ class EditsMixin:
                 if v.name.lower() in said:
                     return v
         return None
+
+    def _display_name(self, un: Unavailable) -> str:
+        """The name of an 86'd size or option in the caller's language."""
+        item = self.catalog.item(un.on_item or "")
+        if item is not None:
+            found = item.variation(un.catalog_id) if un.kind == "variation" else self.catalog.modifier(item, un.catalog_id)
+            named = found[1] if isinstance(found, tuple) else found
+            if named is not None:
+                return named.display_name(self.state.language)
+        return un.name
 
     def _unavailable_item(self, un: Any) -> Item | None:
         item_id = getattr(un, "item_id", None) or getattr(un, "catalog_id", None)

@@ -22,12 +22,13 @@ from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue import times as T
 from agi.dialogue.answers import AnswersMixin
+from agi.dialogue.details import DetailsMixin
 from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
 from agi.dialogue.nlu_result import ParsedLine
 from agi.dialogue.nlu_text import plural_variants, tokenize
 from agi.dialogue.numbers import parse_quantity
-from agi.dialogue.parser import parse_order
+from agi.dialogue.pending import PendingMixin
 from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.replies import Action, Reply
 from agi.dialogue.slotfill import SlotFillingMixin
@@ -41,7 +42,7 @@ from agi.tickets import (
 )
 
 
-class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
+class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotFillingMixin, ReadbackMixin):
     """One call's conversation. Pure: the clock is `now`, given at start."""
 
     def __init__(
@@ -344,39 +345,6 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
 
     # ------------------------------------------------------------ yes / no
 
-    def _merge_which(self, parsed: list[ParsedLine], options: list[OrderLine]) -> OrderLine | None:
-        """'two pepperoni' after 'a large one, please' and 'which one?': the item is picked and
-        the size and options already said stay; a number said now is the quantity."""
-        if len(parsed) != 1:
-            return None
-        said = parsed[0].line
-        option = next((o for o in options if o.catalog_id == said.catalog_id), None)
-        if option is None:
-            return None
-        item = self.catalog.item(said.catalog_id)
-        default = item.default_variation if item is not None else None
-        update: dict[str, Any] = {"quantity": said.quantity if said.quantity > 1 else option.quantity,
-                                  "confidence": min(option.confidence, said.confidence)}
-        if said.variation_id and (said.variation_id != default or not option.variation_id):
-            update["variation_id"], update["variation_name"] = said.variation_id, said.variation_name
-        taken = {(m.catalog_id, m.qualifier) for m in option.modifiers}
-        update["modifiers"] = [*option.modifiers, *(m for m in said.modifiers if (m.catalog_id, m.qualifier) not in taken)]
-        return option.model_copy(update=update)
-
-    def _pick_option(self, norm: str, options: list[OrderLine]) -> OrderLine | None:
-        """The option whose item the answer names best ("pepperoni", "the veggie one"):
-        words every option shares ("pizza") do not count."""
-        said = {w.rstrip("s") for w in tokenize(norm)}
-        word_sets = []
-        for option in options:
-            item = self.catalog.item(option.catalog_id)
-            names = " ".join(item.spoken_forms()) if item else option.name
-            word_sets.append({w.rstrip("s") for w in tokenize(names.lower())})
-        common = set.intersection(*word_sets) if word_sets else set()
-        scored = [(len(said & (words - common)), i) for i, words in enumerate(word_sets)]
-        score, index = max(scored, default=(0, -1))
-        return options[index] if score > 0 else None
-
     _CHANGE_A_VALUE = re.compile(
         r"^(?:no |oh |wait |sorry |um |uh )*(?:actually |make (?:it|that) |change (?:it|that) to |how about |what about "
         r"|let's say |let's do |can we do |mejor |que sea |mejor a las |改成|改到|换成)|\binstead\b|\brather\b"
@@ -441,57 +409,6 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return True
         return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
 
-    def _answer_pending(self, norm: str, yes: bool, no: bool) -> Reply | None:
-        st = self.state
-        pending = st.pending
-        assert pending is not None
-        if pending.kind == "callerid":
-            if yes or lexicon.contains(norm, lexicon.CALLER_ID_OK[st.language]):
-                st.pending = None
-                st.slots["phone"] = self.caller
-                return self._next()
-            phone = S.parse_phone(norm)
-            st.pending = None
-            if phone:
-                st.slots["phone"] = phone
-                return self._next()
-            if no:
-                st.asking = "phone"
-                st.callerid_declined = True
-                return Reply(P.say("ask_phone", st.language))
-            return None
-        if pending.kind == "which":
-            st.pending = None
-            parsed = parse_order(norm, self.catalog, st.language).lines
-            merged = self._merge_which(parsed, pending.lines)
-            if merged is not None:
-                self._append([merged])
-                return self._next(added=[merged])
-            if parsed:
-                return None  # a whole new order line: handled as such
-            picked = self._pick_option(norm, pending.lines)
-            if picked is not None:
-                self._append([picked])
-                return self._next(added=[picked])
-            return self._next() if no else None
-        if pending.kind == "service" and yes and not self._has_content(norm):
-            st.pending = None
-            slot_id, service_id = (pending.rule_id or "=").split("=", 1)
-            st.slots[slot_id] = service_id
-            return self._next()
-        if yes and not self._has_content(norm):
-            st.pending = None
-            if pending.kind == "upsell":
-                self._append(pending.lines)
-                return self._next(lead=[P.say("upsell_added", st.language, next="").strip()])
-            self._append(pending.lines)
-            return self._next(added=pending.lines)
-        if no and not self._has_content(norm):
-            st.pending = None
-            return self._next()
-        st.pending = None  # anything else moves on; the new words are handled normally
-        return None
-
     # ------------------------------------------------------------ what next
 
     def _next(self, lead: list[str] | None = None, added: list[OrderLine] | None = None) -> Reply:
@@ -535,120 +452,6 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return Reply(" ".join(lead + [self._ask(missing[0])]), hints=self._hints())
         st.asking = "readback"
         return Reply(" ".join(lead + [self._readback()]), hints=self._hints())
-
-    def _incomplete_line(self) -> tuple[int, str] | None:
-        """The first line missing a size or a required option with no default."""
-        for index, line in enumerate(self.state.lines):
-            item = self.catalog.item(line.catalog_id)
-            if item is None:
-                continue
-            default = item.variation(item.default_variation) if item.default_variation else None
-            if len(item.variations) > 1 and line.variation_id is None and (default is None or not default.available):
-                return index, "size"
-            chosen = {m.catalog_id for m in line.modifiers}
-            for group in self.catalog.groups_of(item):
-                if group.min == 0 or any(o.default for o in group.options):
-                    continue
-                if group.id not in item.modifier_groups:
-                    continue  # nested groups are asked once their parent is chosen
-                if not chosen & {o.id for o in group.options}:
-                    return index, group.id
-            if any(line is u for u in self.state.uncounted):
-                return index, "count"
-        return None
-
-    def _detail_question(self, index: int, what: str) -> str:
-        lang = self.state.language
-        line = self.state.lines[index]
-        item = self.catalog.item(line.catalog_id)
-        assert item is not None
-        name = item.display_name(lang)
-        if what == "count":
-            return P.say("ask_count", lang, item=self._plural_name(line, name))
-        if what == "size":
-            options = [v.display_name(lang) for v in item.variations if v.available]
-            return P.say("ask_size", lang, item=name, options=P.join_list(options, lang, "or"))
-        group = self.catalog.group(what)
-        assert group is not None
-        options = [o.display_name(lang) for o in group.options if o.available]
-        return P.say(
-            "ask_option",
-            lang,
-            item=name,
-            group=group.display_name(lang).lower(),
-            options=P.join_list(options, lang, "or"),
-        )
-
-    def _plural_name(self, line: OrderLine, name: str) -> str:
-        """'large pepperoni pizzas': in English the line's size and name, its
-        last word in the plural ('unidades de ...' and '份' need neither)."""
-        if self.state.language != "en":
-            return name
-        words = name.split()
-        plural = plural_variants(tuple(words))
-        words = list(plural[0]) if plural else words
-        return " ".join([line.variation_name.lower(), *words] if line.variation_name else words)
-
-    def _detail_hints(self, index: int, what: str) -> tuple[str, ...]:
-        if what == "count":
-            return hints.counts(self.state.language)
-        item = self.catalog.item(self.state.lines[index].catalog_id)
-        if item is None:
-            return ()
-        if what == "size":
-            return tuple(v.display_name(self.state.language) for v in item.variations)
-        group = self.catalog.group(what)
-        return tuple(o.display_name(self.state.language) for o in group.options) if group else ()
-
-    def _answer_detail(self, norm: str, order: str) -> Reply | None:
-        """The answer to 'what size?' / 'which sauce?' applies to that line."""
-        st = self.state
-        asked = self._detail_asked()
-        if asked is None:
-            return None
-        index, what = asked
-        if what == "count" and index < len(st.lines):
-            return self._answer_count(index, order, norm)
-        if index >= len(st.lines) or self.mentions(order, ("item",)):
-            return None
-        notes: list[str] = []
-        # "three large" to "what size?": the number said first is how many
-        tokens = tokenize(order)
-        said = parse_quantity(tokens, 0)
-        qty = said[0] if said is not None and said[0] > 1 and said[1] < len(tokens) else None
-        if not self._modify_line(index, order, notes, qty):
-            return None
-        self._fill_slots(self._raw_text, norm, True, notes)  # "large, for pickup": the pickup counts too
-        return self._next(lead=notes)
-
-    def _detail_asked(self) -> tuple[int, str] | None:
-        """(line index, "size" / "count" / a group id) of the detail question in the air (`_next` sets it)."""
-        asking = self.state.asking or ""
-        if not asking.startswith("detail:"):
-            return None
-        _, index, what = asking.split(":", 2)
-        return int(index), what
-
-    def _answer_count(self, index: int, order: str, norm: str) -> Reply | None:
-        """'three' / 'two of them' / 'two pepperoni pizzas' to 'how many?'.
-        Asked once: any other answer is taken as words like any other, and
-        the line keeps the one it was rung up with."""
-        st = self.state
-        line = st.lines[index]
-        st.uncounted = [u for u in st.uncounted if u is not line]
-        tokens = tokenize(order)
-        qty = next((q[0] for i in range(len(tokens)) if tokens[i] not in ("a", "an", "un", "una")
-                    and (q := parse_quantity(tokens, i)) is not None), None)
-        named = {m.item_id for m in self.mentions(order, ("item",))}
-        if qty is None or qty < 1 or not named <= {line.catalog_id}:
-            return None
-        refused = self._absurd_quantity(qty, line.name)
-        if refused is not None:
-            return refused
-        st.lines[index] = line.model_copy(update={"quantity": qty})
-        notes: list[str] = []
-        self._fill_slots(self._raw_text, norm, True, notes)  # "two, for pickup"
-        return self._next(lead=notes, added=[st.lines[index]])
 
     def _upsell(self) -> str | None:
         st = self.state

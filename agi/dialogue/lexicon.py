@@ -206,10 +206,13 @@ REQUEST = {
            "can you add", "could you add", "can i also get", "can i please get", "could i please get",
            "can you do", "could you do", "can you make", "can i book", "could i book", "can you book",
            "can i schedule", "could i schedule", "can i make", "can you hold", "could you hold", "can you set aside",
-           "could you set aside", "can you put aside"),
+           "could you set aside", "can you put aside", "could you put aside", "can you gift wrap",
+           "could you gift wrap", "can you wrap", "could you wrap", "i'd like", "i would like", "i'll have",
+           "i'll take", "i need", "i want"),
     "es": ("me puede dar", "me puedes dar", "me da", "me das", "puedo pedir", "me pone", "me pones",
-           "podría pedir", "podria pedir", "me podría dar", "me podria dar", "puede agregar", "puedes agregar"),
-    "zh": ("可以给我", "能给我", "我可以要", "可以要", "能不能给我", "可以加"),
+           "podría pedir", "podria pedir", "me podría dar", "me podria dar", "puede agregar", "puedes agregar",
+           "quiero", "quisiera", "me gustaría", "me gustaria", "necesito", "me aparta", "me puede apartar"),
+    "zh": ("可以给我", "能给我", "我可以要", "可以要", "能不能给我", "可以加", "我要", "我想要", "帮我留"),
 }
 QUESTION_SO_FAR = {
     "en": ("what did i order", "what have i ordered", "what do i have", "read that back", "repeat my order",

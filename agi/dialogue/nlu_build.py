@@ -10,17 +10,30 @@ the catalog; anything 86'd is reported in `unavailable`, never dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from agi.catalog import Catalog, Item
+from agi.catalog import Catalog, Item, Variation
 from agi.dialogue.matcher import CONFIRM_BELOW, CatalogMatcher, Mention
 from agi.dialogue.nlu_drafts import Draft, Opt, fits_any, probe
 from agi.dialogue.nlu_labels import Label
 from agi.dialogue.nlu_result import ParsedLine, ParseResult, PartialLine, Unavailable
 from agi.dialogue.nlu_text import plural_variants, tokenize
+from agi.dialogue.packs import in_packs
 from agi.tickets import LineModifier, OrderLine, Qualifier, modifier_price
 
 _INFERRED = 0.9  # confidence of an item named only by its options
 _NAME_JOINERS = frozenset({"de", "del", "with", "and", "y", "con", "the", "of", "la", "el", "的"})
+
+
+@dataclass(slots=True)
+class _Said:
+    """The size and options a line was said with, checked against its item."""
+
+    variation: Variation | None = None
+    mods: list[LineModifier] = field(default_factory=list)
+    declined: list[LineModifier] = field(default_factory=list)  # "no extra cheese"
+    scores: list[float] = field(default_factory=list)
+    confirm: bool = False  # something said could not be taken as said: read the line back
 
 
 def _name_words(form: str) -> set[str]:
@@ -217,33 +230,63 @@ class Builder:
         else:
             scores = [_INFERRED]
         if not item.available:
-            self.result.unavailable.append(
-                Unavailable("item", item.id, item.name, item_id=item.id, quantity=qty, text=text)
-            )
+            # What was said with it goes along, for the alternative offered instead.
+            said = self._said_with(draft, item, qty, report=False)
+            self.result.unavailable.append(Unavailable(
+                "item", item.id, item.name, item_id=item.id, quantity=qty, text=text,
+                variation_name=said.variation.name if said.variation else None, modifiers=said.mods,
+            ))
             return None
-        probe_line = probe(item.id)
-        variation = None
-        opts = list(draft.opts)
-        confirm = False
-        if draft.variation is not None:
-            vt = next((t for t in draft.variation.candidates if t.kind == "variation" and t.item_id == item.id), None)
-            if vt is not None:
-                variation = item.variation(vt.variation_id)
-                scores.append(draft.variation.score)
-            elif fits_any(self.m, probe_line, draft.variation, ("modifier",)):
-                opts.insert(0, Opt(draft.variation))
-        if variation is not None and not variation.available:
-            self.result.unavailable.append(
-                Unavailable("variation", variation.id, variation.name, on_item=item.id, quantity=qty, text=text)
-            )
-            variation = None
-            confirm = True
+        said = self._said_with(draft, item, qty, report=True)
+        variation = said.variation
         if variation is None and item.default_variation:
             default = item.variation(item.default_variation)
             # An 86'd default is not chosen silently: the size question lists what is left.
             variation = default if default is not None and default.available else None
-        mods: list[LineModifier] = []
-        declined: list[LineModifier] = []
+        qty, pieces = in_packs(item, qty, self.tokens[draft.start : draft.end]) if draft.qty else (qty, None)
+        confidence = round(min(scores + said.scores), 3)
+        line = OrderLine(
+            catalog_id=item.id,
+            name=item.name,
+            quantity=qty,
+            variation_id=variation.id if variation else None,
+            variation_name=variation.name if variation else None,
+            modifiers=said.mods,
+            unit_price_minor=item.base_price(variation.id if variation else None),
+            confidence=confidence,
+        )
+        return ParsedLine(
+            line=line,
+            confidence=confidence,
+            needs_confirmation=said.confirm or confidence < CONFIRM_BELOW,
+            declined=said.declined,
+            inferred_item=inferred,
+            text=text,
+            count_unsaid=draft.qty is None and draft.item_mention is not None and not inferred
+            and plural_heard(draft.item_mention.text, item, self.m.language),
+            pieces=pieces,
+        )
+
+    def _said_with(self, draft: Draft, item: Item, qty: int, report: bool) -> _Said:
+        """The size and options of a line as the catalog has them; with `report`, an 86'd
+        size or option is put in `unavailable` (and the line is to be confirmed without it)."""
+        said = _Said()
+        opts = list(draft.opts)
+        if draft.variation is not None:
+            vt = next((t for t in draft.variation.candidates if t.kind == "variation" and t.item_id == item.id), None)
+            if vt is not None:
+                said.variation = item.variation(vt.variation_id)
+                said.scores.append(draft.variation.score)
+            elif fits_any(self.m, probe(item.id), draft.variation, ("modifier",)):
+                opts.insert(0, Opt(draft.variation))
+        if said.variation is not None and not said.variation.available:
+            if report:
+                self.result.unavailable.append(Unavailable(
+                    "variation", said.variation.id, said.variation.name, on_item=item.id, quantity=qty,
+                    text=" ".join(self.tokens[draft.start : draft.end]),
+                ))
+            said.variation = None
+            said.confirm = True
         seen: set[tuple[str, Qualifier]] = set()
         used_groups: dict[str, int] = {}
         for opt in opts:
@@ -252,10 +295,11 @@ class Builder:
                 continue
             group, mod = target
             if not mod.available and opt.qualifier is not Qualifier.NO:
-                self.result.unavailable.append(
-                    Unavailable("modifier", mod.id, mod.name, on_item=item.id, quantity=qty, text=opt.mention.text)
-                )
-                confirm = True
+                if report:
+                    self.result.unavailable.append(
+                        Unavailable("modifier", mod.id, mod.name, on_item=item.id, quantity=qty, text=opt.mention.text)
+                    )
+                said.confirm = True
                 continue
             replaces = None
             if opt.replaces is not None:
@@ -271,41 +315,26 @@ class Builder:
                 group_id=group.id,
             )
             if opt.declined:
-                declined.append(lm.model_copy(update={"qualifier": Qualifier.EXTRA, "price_minor": 0}))
+                said.declined.append(lm.model_copy(update={"qualifier": Qualifier.EXTRA, "price_minor": 0}))
                 continue
             if (mod.id, opt.qualifier) in seen:
                 continue
-            if (opt.qualifier is not Qualifier.NO and group.max is not None
-                    and used_groups.get(group.id, 0) >= group.max):
+            if opt.qualifier is Qualifier.NO:
+                # "no oat milk, just regular milk": a "no" takes no room in a pick-one group.
+                seen.add((mod.id, opt.qualifier))
+                said.scores.append(opt.mention.score)
+                said.mods.append(lm)
+                continue
+            if group.max is not None and used_groups.get(group.id, 0) >= group.max:
                 # More than the register allows ("almond milk and oat milk"
                 # of one milk): the first one said is kept and read back.
-                confirm = True
+                said.confirm = True
                 continue
             seen.add((mod.id, opt.qualifier))
             used_groups[group.id] = used_groups.get(group.id, 0) + 1
-            scores.append(opt.mention.score)
-            mods.append(lm)
-        confidence = round(min(scores), 3)
-        line = OrderLine(
-            catalog_id=item.id,
-            name=item.name,
-            quantity=qty,
-            variation_id=variation.id if variation else None,
-            variation_name=variation.name if variation else None,
-            modifiers=mods,
-            unit_price_minor=item.base_price(variation.id if variation else None),
-            confidence=confidence,
-        )
-        return ParsedLine(
-            line=line,
-            confidence=confidence,
-            needs_confirmation=confirm or confidence < CONFIRM_BELOW,
-            declined=declined,
-            inferred_item=inferred,
-            text=text,
-            count_unsaid=draft.qty is None and draft.item_mention is not None and not inferred
-            and plural_heard(draft.item_mention.text, item, self.m.language),
-        )
+            said.scores.append(opt.mention.score)
+            said.mods.append(lm)
+        return said
 
     def _modifier_for(self, item: Item, mention: Mention, used_groups: dict[str, int]):
         """The option of this item that the mention names (a group with room left first)."""

@@ -18,6 +18,7 @@ class ParsedLine:
     inferred_item: bool = False  # the item was not named, only options that fit nothing else
     text: str = ""
     count_unsaid: bool = False  # "pepperoni pizzas": more than one, with no number said
+    pieces: int | None = None  # "half a dozen wings" of wings ten to an order: no whole number of packs, ask
 
 
 @dataclass(slots=True)
@@ -31,6 +32,9 @@ class Unavailable:
     on_item: str | None = None  # for a size or option: the item it was asked on
     quantity: int = 1
     text: str = ""
+    # For an item: the size and options said with it, which an alternative offered keeps where it takes them.
+    variation_name: str | None = None
+    modifiers: list[LineModifier] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -135,7 +135,9 @@ def parse_quantity(tokens: list[str], i: int) -> tuple[int, int] | None:
     def at(k: int) -> str:
         return t[k] if k < len(t) else ""
 
-    # Chinese: a run of number characters, then an optional measure word.
+    # Chinese: a run of number characters, then an optional measure word; 打 is a dozen ("一打", "半打").
+    if tokens[i] == "半" and i + 1 < n and tokens[i + 1] == "打":
+        return 6, 2
     if tokens[i] in _ZH_DIGITS or tokens[i] in _ZH_UNITS:
         j = i
         while j < n and (tokens[j] in _ZH_DIGITS or tokens[j] in _ZH_UNITS):
@@ -144,6 +146,7 @@ def parse_quantity(tokens: list[str], i: int) -> tuple[int, int] | None:
         if value is None:
             return None
         if j < n and tokens[j] in ZH_CLASSIFIERS:
+            value *= 12 if tokens[j] == "打" else 1
             j += 1
         return value, j - i
 

@@ -56,6 +56,7 @@ class _Parser:
         self.cur: Draft | None = None
         self.neg = False
         self.neg_word = ""
+        self.neg_said_of = False  # a word off the menu came after the negation: it was about that word
         self.last_neg = False
         self.qual: Qualifier | None = None
         self.side_of = False
@@ -129,6 +130,8 @@ class _Parser:
                 self._on_span(k, ev)
             elif ev.kind == "tag":
                 self._on_tag(ev)
+            elif self.neg and self.m.fuzzy_eligible(ev.text):
+                self.neg_said_of = True  # "allergic to dairy": the negation found its word
         if self.cur is not None:
             self._finish(self.cur)
 
@@ -141,8 +144,9 @@ class _Parser:
             # "a pie with mushrooms and a thin crust", "a latte with one extra shot": still the same line.
             self.opt_qty = ev.value
             return
-        # "i don't want a coke" keeps its negation; "can you hold a hammer for me" is no negation.
-        if not (self.neg and ev.text in ARTICLES and not self.neg_word.startswith("hold")):
+        # "i don't want a coke" keeps its negation; "can you hold a hammer for me" is no negation,
+        # nor is "allergic to dairy, so a chicken bowl": the negation was about a word off the menu.
+        if not (self.neg and ev.text in ARTICLES and not self.neg_word.startswith("hold") and not self.neg_said_of):
             self.neg = False
         self.qual = None
         if self.make:
@@ -154,6 +158,9 @@ class _Parser:
                 return
             self.make = False
         cur = self.cur
+        if self._one_after_option(k, ev):
+            cur.end = ev.end  # "a large candle, the sea salt one": "one" is the candle, not another line
+            return
         # "a small one with olives": "one" stands for the item just ordered.
         if ev.text in ("one", "ones") and cur is not None and not cur.bound and cur.qty is not None and (
             cur.variation is not None or cur.opts
@@ -169,6 +176,21 @@ class _Parser:
             return
         self.split_parent = None
         self._new(ev.start, ev.value).end = ev.end
+
+    def _one_after_option(self, k: int, ev: Label) -> bool:
+        """'the sea salt one': "one" right after a size or option of the line being described,
+        with no menu word after it to count."""
+        cur = self.cur
+        if ev.text not in ("one", "ones") or cur is None or not cur.bound or k == 0:
+            return False
+        before = self.events[k - 1]
+        if before.kind != "span" or before.mention is None:
+            return False
+        said = [o.mention for o in cur.opts] + ([cur.variation] if cur.variation is not None else [])
+        if not any(m is before.mention for m in said):
+            return False
+        nxt = next((e for e in self.events[k + 1 :] if e.kind != "word"), None)
+        return nxt is None or nxt.kind != "span"
 
     def _split(self, k: int, ev: Label) -> bool:
         """'three tacos, one asada and two pastor': part of the line just ordered, with its own options."""
@@ -220,6 +242,7 @@ class _Parser:
         if tag is Tag.NEG:
             self.neg = True
             self.neg_word = ev.text
+            self.neg_said_of = False
             self.qual = None
         elif tag is Tag.EXTRA:
             self.qual = Qualifier.EXTRA
@@ -470,12 +493,18 @@ class _Parser:
             if self._dip_of(cur, m, items):
                 return
             cur = self._new(m.start)
-        if cur is None:
+        if cur is None or (self.after_and and not self._takes_said(cur, items)):
+            # "a small pepperoni and garlic knots": what was said before "and" is a line of its own.
             cur = self._new(m.start)
         cur.item = self._choose_item(cur, items)
         cur.item_mention = m
         cur.end = max(cur.end, m.end)
         self.after_and = False
+
+    def _takes_said(self, draft: Draft, items: list[Target]) -> bool:
+        """Whether one of these items takes the size and options said so far for an itemless line."""
+        said = [o.mention for o in draft.opts] + ([draft.variation] if draft.variation is not None else [])
+        return any(all(self._fits(probe(t), mention, ("modifier", "variation")) for mention in said) for t in items)
 
     def _dip_of(self, cur: Draft, m: Mention, items: list[Target]) -> bool:
         """'queso and chips': the line just said is an option of this item, so one line of chips with queso."""

@@ -69,6 +69,17 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "¿Cuántas unidades de {item} quiere?",
         "zh": "{item}要几份？",
     },
+    # An item sold by the pack, counted in pieces that make no whole number of packs.
+    "ask_orders": {
+        "en": "{item}: {size} to an order. How many orders would you like?",
+        "es": "{item}: vienen {size} por orden. ¿Cuántas órdenes quiere?",
+        "zh": "{item}一份{size}个，您要几份？",
+    },
+    "ask_packs": {
+        "en": "{item}: {size} to a pack. How many packs would you like?",
+        "es": "{item}: vienen {size} por paquete. ¿Cuántos paquetes quiere?",
+        "zh": "{item}一包{size}个，您要几包？",
+    },
     "ask_option": {
         "en": "Which {group} would you like on the {item}: {options}?",
         "es": "¿Qué {group} quiere para {item}: {options}?",

@@ -12,7 +12,7 @@ from agi.tickets import OrderLine
 class Pending:
     """A yes/no question in flight and what a yes would do."""
 
-    kind: str  # "guess" | "alternative" | "upsell" | "callerid"
+    kind: str  # "guess" | "alternative" | "upsell" | "callerid" | "which" | "service"
     lines: list[OrderLine] = field(default_factory=list)
     rule_id: str | None = None
 
@@ -40,6 +40,9 @@ class DialogueState:
     # What the caller set or changed last: "line" or a slot id. "Make it eight"
     # changes that: the time just moved, or the quantity of the line just said.
     focus: str | None = None
+    # (the detail question, the options a short answer fitted): "vanilla" to
+    # "which syrup?" fits two syrups, so the question is asked again with those two.
+    narrowed: tuple[str, tuple[str, ...]] | None = None
 
     def touch(self, index: int) -> None:
         self.last_line = index
