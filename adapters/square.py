@@ -138,10 +138,12 @@ class SquareAdapter:
             if data.get("is_archived"):
                 continue
             variations = []
+            packs: set[int | None] = set()
             for v in sorted(data.get("variations", []), key=lambda v: v.get("item_variation_data", {}).get("ordinal", 0)):
                 vd = v.get("item_variation_data", {})
                 if not self._present(v) or vd.get("sellable") is False:
                     continue
+                packs.add(_pack_size(vd))
                 ov = self._override(vd)
                 price = ov.get("price_money") or vd.get("price_money")
                 if price is None:
@@ -170,7 +172,8 @@ class SquareAdapter:
                     group_ids.append(base.id)
             items.append(Item(id=obj["id"], name=data.get("name") or obj["id"], description=data.get("description", ""),
                               variations=variations, default_variation=variations[0].id,
-                              available=any(v.available for v in variations), modifier_groups=group_ids))
+                              available=any(v.available for v in variations), modifier_groups=group_ids,
+                              pack_size=packs.pop() if len(packs) == 1 else None))
         used = {g for i in items for g in i.modifier_groups}
         self._index = index
         version = str(max((int(o.get("version", 0)) for o in objects), default=0))
@@ -413,6 +416,18 @@ class SquareAdapter:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _pack_size(variation_data: dict) -> int | None:
+    """Pieces one unit of a variation holds, from its stock conversion: a "4 pack" sold
+    while the single bulb is what is stocked converts 1 sold to 4 stocked. Only a whole
+    number of two or more is a pack (a glass is a fifth of a bottle, not a pack)."""
+    conversion = variation_data.get("stockable_conversion") or {}
+    try:
+        ratio = Decimal(str(conversion["stockable_quantity"])) / Decimal(str(conversion["nonstockable_quantity"]))
+    except (KeyError, ArithmeticError, ValueError):
+        return None
+    return int(ratio) if ratio >= 2 and ratio == ratio.to_integral_value() else None
 
 
 def _has_limits(info: dict) -> bool:

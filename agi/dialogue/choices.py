@@ -12,8 +12,11 @@ vegetables?", callers say "chicken", "the short rib", "veggie please",
 3. the options sharing a word it says that not every option has ("vanilla"
    of vanilla bean and sugar free vanilla): the dialogue asks which of those.
 
-Nothing here knows a menu word: the options and their spoken forms come from
-the catalog (or the Playbook), so the same rules serve every business.
+A word said also stands for the words of `USUAL`: the usual short forms and
+the other Playbook languages' words for what menus are mostly made of
+("veggie" for roasted vegetables, "pollo" or "鸡肉" for chicken, "big" for
+large), so a menu written in English alone still hears them. Everything else
+comes from the options' spoken forms in the catalog (or the Playbook).
 """
 
 from __future__ import annotations
@@ -26,6 +29,50 @@ from agi.dialogue.nlu_text import is_cjk, plural_variants, tokenize
 # Words that join a name's parts; they pick nothing on their own.
 _JOINERS = frozenset({"a", "an", "the", "and", "n", "with", "of", "de", "del", "la", "el", "los", "las", "y", "con",
                       "un", "una", "or", "o", "的"})
+
+
+USUAL: dict[str, tuple[str, ...]] = {
+    "veggie": ("vegetable", "vegetables", "vegetarian", "veg"),
+    "veggies": ("vegetable", "vegetables", "vegetarian", "veg"),
+    "veg": ("vegetable", "vegetables", "vegetarian", "veggie"),
+    "vegetarian": ("veggie", "vegetable", "vegetables"),
+    "vegetariano": ("veggie", "vegetarian", "vegetable", "vegetables"),
+    "vegetariana": ("veggie", "vegetarian", "vegetable", "vegetables"),
+    "verduras": ("veggie", "vegetable", "vegetables"),
+    "vegetales": ("veggie", "vegetable", "vegetables"),
+    "pollo": ("chicken",),
+    "res": ("beef",),
+    "carne": ("beef", "steak", "meat"),
+    "cerdo": ("pork",),
+    "puerco": ("pork",),
+    "pescado": ("fish",),
+    "camaron": ("shrimp",),
+    "camarones": ("shrimp",),
+    "queso": ("cheese",),
+    "grande": ("large",),
+    "mediano": ("medium",),
+    "mediana": ("medium",),
+    "chico": ("small",),
+    "chica": ("small",),
+    "pequeno": ("small",),
+    "pequena": ("small",),
+    "big": ("large",),
+    "little": ("small",),
+    "med": ("medium",),
+    "reg": ("regular",),
+    "decaf": ("decaffeinated",),
+    "bbq": ("barbecue",),
+    "鸡肉": ("chicken",),
+    "牛肉": ("beef", "steak"),
+    "猪肉": ("pork",),
+    "鱼": ("fish",),
+    "虾": ("shrimp",),
+    "蔬菜": ("veggie", "vegetable", "vegetables"),
+    "素": ("veggie", "vegetarian", "vegetables"),
+    "大": ("large",),
+    "中": ("medium",),
+    "小": ("small",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +145,11 @@ def _words(choice: Choice) -> set[str]:
 
 
 def _heard(said: list[str]) -> set[str]:
-    """The words said, and the character pairs of the Chinese said."""
+    """The words said, the character pairs of the Chinese said, and the words of `USUAL` they stand for."""
     out = {t for t in said if not is_cjk(t) and t not in _JOINERS}
     out.update(a + b for a, b in zip(said, said[1:]) if is_cjk(a) and is_cjk(b))
+    chinese = "".join(t for t in said if is_cjk(t))
+    for short, means in USUAL.items():
+        if short in out or (is_cjk(short[0]) and short in chinese):
+            out.update(means)
     return out

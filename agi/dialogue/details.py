@@ -119,17 +119,17 @@ class DetailsMixin:
         tokens = tokenize(order)
         said = parse_quantity(tokens, 0)
         qty = said[0] if said is not None and said[0] > 1 and said[1] < len(tokens) else None
+        picked = C.pick(order, self._detail_choices(index, what))
+        if len(picked) > 1:
+            # "the sea one" of sea salt and sea breeze: which of those two?
+            st.narrowed = (st.asking or "", tuple(picked))
+            return Reply(self._detail_question(index, what), hints=self._hints())
         changed = self._modify_line(index, order, notes, qty)
-        if self._incomplete_line() == (index, what):
-            # Not answered in full words: a short answer ("las cortas", "the short rib").
-            picked = C.pick(order, self._detail_choices(index, what))
-            if len(picked) == 1:
-                notes = []  # one sentence says the line with all that was changed
-                self._set_detail(index, what, picked[0], notes)
-                changed = True
-            elif picked:
-                st.narrowed = (st.asking or "", tuple(picked))
-                return Reply(self._detail_question(index, what), hints=self._hints())
+        if picked and self._incomplete_line() == (index, what):
+            # Not said in full words: a short answer ("las cortas", "the short rib").
+            notes = []  # one sentence says the line with all that was changed
+            self._set_detail(index, what, picked[0], notes)
+            changed = True
         if not changed:
             return None
         st.narrowed = None

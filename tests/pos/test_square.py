@@ -9,7 +9,7 @@ from decimal import Decimal
 import jsonschema
 import pytest
 from pos_fakes import spec
-from pos_fakes.square import TOKEN, FakeSquare
+from pos_fakes.square import TOKEN, FakeSquare, variation
 from pos_fakes.tickets import booking, line, mod, order
 
 from adapters.base import PermanentError, Receipt, SignatureError, TransientError
@@ -56,6 +56,39 @@ def test_catalog_is_normalised_per_location(fake):
     assert not toppings["JALAPENO"].available  # sold_out at this location
     assert catalog.is_available("SODA", "SODA-R")
     assert len(fake.calls("GET", "/v2/catalog/list")) > 1  # followed the cursor
+
+
+def test_pack_size_comes_from_the_stock_conversion(fake):
+    """A four pack sold while single bulbs are stocked holds four pieces; wine by the
+    glass (a fifth of the bottle stocked) is no pack; an item whose variations hold
+    different counts has no one pack size."""
+
+    def converted(vid, item_id, name, cents, stocked, sold, single):
+        v = variation(vid, item_id, name, cents)
+        v["item_variation_data"]["stockable_conversion"] = {
+            "stockable_item_variation_id": single, "stockable_quantity": stocked, "nonstockable_quantity": sold}
+        return v
+
+    single = variation("BULB-1", "BULBS", "Single", 400)
+    single["item_variation_data"]["sellable"] = False
+    fake.objects += [
+        {"type": "ITEM", "id": "BULBS", "version": 2, "present_at_all_locations": True,
+         "item_data": {"name": "LED Bulbs", "variations": [single, converted("BULB-4", "BULBS", "4 Pack", 1299, "4", "1",
+                                                                            "BULB-1")]}},
+        {"type": "ITEM", "id": "WINE", "version": 2, "present_at_all_locations": True,
+         "item_data": {"name": "House Red", "variations": [
+             variation("WINE-B", "WINE", "Bottle", 3000),
+             converted("WINE-G", "WINE", "Glass", 900, "1", "5", "WINE-B")]}},
+        {"type": "ITEM", "id": "WINGS", "version": 2, "present_at_all_locations": True,
+         "item_data": {"name": "Wings", "variations": [
+             converted("WINGS-6", "WINGS", "6 piece", 899, "6", "1", "WINGS-1"),
+             converted("WINGS-12", "WINGS", "12 piece", 1599, "12", "1", "WINGS-1")]}},
+    ]
+    catalog = make(fake).fetch_catalog()
+    assert catalog.item("BULBS").pack_size == 4
+    assert catalog.item("WINE").pack_size is None
+    assert catalog.item("WINGS").pack_size is None
+    assert catalog.item("SODA").pack_size is None
 
 
 def test_tracked_variation_with_no_stock_is_unavailable(fake):
