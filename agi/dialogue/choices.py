@@ -9,8 +9,9 @@ vegetables?", callers say "chicken", "the short rib", "veggie please",
 2. the option whose own words it says: words no other option offered has
    ("rib" of braised short rib); Chinese names have no spaces, so their
    two-character runs are their words ("鸡肉" of 烤鸡肉);
-3. the options sharing a word it says that not every option has ("vanilla"
-   of vanilla bean and sugar free vanilla): the dialogue asks which of those.
+3. the options sharing a word it says ("vanilla" of vanilla bean and sugar
+   free vanilla): the dialogue asks which of those (all of them again when
+   every option has the word: "milk" of the milks).
 
 A word said also stands for the words of `USUAL`: the usual short forms and
 the other Playbook languages' words for what menus are mostly made of
@@ -101,8 +102,7 @@ def pick(answer: str, choices: Sequence[Choice]) -> list[str]:
     best = max(hits.values())
     if best > 0:
         return [key for key, n in hits.items() if n == best]
-    everyone = set.intersection(*words.values())
-    return [key for key, mine in words.items() if (mine - everyone) & heard]
+    return [key for key, mine in words.items() if mine & heard]
 
 
 def _by_whole_form(said: list[str], choices: Sequence[Choice]) -> list[str]:

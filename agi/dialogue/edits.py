@@ -221,7 +221,7 @@ class EditsMixin:
             if i in spans:
                 continue
             if tok in ("a", "an", "one", "una", "un", "uno") and not re.search(
-                r"\b(make (?:that|it) (?:one|just one)|just one|solo uno|solo una)\b", norm
+                r"\b(make (?:that|it) (?:one|just one)|just one|solo uno|solo una|que sea (?:uno|una|solo uno|solo una))\b", norm
             ):
                 continue
             n = int(tok) if tok.isdigit() else S.words_to_number(tok)
@@ -253,9 +253,8 @@ class EditsMixin:
             return False
         update: dict[str, Any] = {}
         for m in self.mentions(norm, ("variation",)):
-            v = next(
-                (item.variation(t.variation_id) for t in m.candidates if t.item_id == item.id and t.variation_id), None
-            )
+            v = next((item.variation(vid) for t in m.candidates if (vid := self.matcher().size_named_like(item.id, t))),
+                     None)
             if v is not None and v.id != line.variation_id:
                 update["variation_id"], update["variation_name"] = v.id, v.name
         said = [t for t in tokenize(norm) if t not in ("make", "it", "that", "actually", "change")]

@@ -532,6 +532,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
             return P.say("anything_else", lang).split(". ")[-1] if lang == "en" else P.say("anything_else", lang)
         if st.asking == "edit":
             return P.say("what_change", lang)
+        asked = self._detail_asked()
+        if asked is not None and asked[0] < len(st.lines):
+            return self._detail_question(*asked)  # "Which sauce ...?" again, not "what would you like?"
         spec = self._slot_spec(st.asking)
         if spec is not None:
             pending, st.pending = st.pending, None

@@ -317,6 +317,16 @@ class CatalogMatcher:
     def accepts_variation(self, item_id: str, variation_id: str) -> bool:
         return variation_id in self.item_variations.get(item_id, {})
 
+    def size_named_like(self, item_id: str, target: Target) -> str | None:
+        """The item's own size named like a size of another item: "grande" said of an item whose
+        sizes have no Spanish names is its "large" when another item's "large" is "grande"."""
+        if target.kind != "variation" or target.item_id is None:
+            return None
+        if target.item_id == item_id:
+            return target.variation_id
+        name = self.item_variations.get(target.item_id, {}).get(target.variation_id or "")
+        return next((vid for vid, n in self.item_variations.get(item_id, {}).items() if n == name), None)
+
     def exact_at(self, tokens: list[str], i: int) -> Mention | None:
         """The longest name starting at tokens[i]: exact, generated, re-spaced or with 'and' moved."""
         n = len(tokens)

@@ -273,9 +273,9 @@ class Builder:
         said = _Said()
         opts = list(draft.opts)
         if draft.variation is not None:
-            vt = next((t for t in draft.variation.candidates if t.kind == "variation" and t.item_id == item.id), None)
-            if vt is not None:
-                said.variation = item.variation(vt.variation_id)
+            vid = next((v for t in draft.variation.candidates if (v := self.m.size_named_like(item.id, t))), None)
+            if vid is not None:
+                said.variation = item.variation(vid)
                 said.scores.append(draft.variation.score)
             elif fits_any(self.m, probe(item.id), draft.variation, ("modifier",)):
                 opts.insert(0, Opt(draft.variation))

@@ -48,7 +48,7 @@ def fits(m: CatalogMatcher, draft: Draft, target: Target) -> bool:
         return True
     item_id = draft.item.item_id
     if target.kind == "variation":
-        return target.item_id == item_id
+        return m.size_named_like(item_id or "", target) is not None
     if target.kind == "modifier":
         return m.accepts_modifier(item_id or "", target.modifier_id or "")
     return False

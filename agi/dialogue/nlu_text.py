@@ -11,7 +11,8 @@ import re
 import unicodedata
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_]+(?:'[^\W_]+)*", re.UNICODE)
+# A Chinese character is a token of its own, also next to digits or Latin letters ("我要2个", "两个taco").
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*", re.UNICODE)
 _HAS_CJK = re.compile(rf"[{_CJK}]")
 
 
@@ -24,8 +25,8 @@ def fold(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Folded tokens of an utterance or a catalog name.
 
-    >>> tokenize("Two 7-Up's & a JALAPEÑO popper, 两个taco")
-    ['two', '7', "up's", 'and', 'a', 'jalapeno', 'popper', '两', '个', 'taco']
+    >>> tokenize("Two 7-Up's & a JALAPEÑO popper, 两个taco, 2个")
+    ['two', '7', "up's", 'and', 'a', 'jalapeno', 'popper', '两', '个', 'taco', '2', '个']
     """
     text = fold(text).replace("’", "'").replace("`", "'").replace("&", " and ")
     return _TOKEN.findall(text)
