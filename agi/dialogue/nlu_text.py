@@ -45,7 +45,8 @@ def plural_variants(tokens: tuple[str, ...], language: str = "en") -> list[tuple
 
     ("banana", "pepper") -> ("banana", "peppers"); ("tacos",) -> ("taco",);
     ("berry",) -> ("berries",); Spanish adds "-es" after a consonant
-    ("pastor" -> "pastores"). Chinese names have no plural.
+    ("pastor" -> "pastores") and puts a name's first word in the plural too
+    ("burrito california" -> "burritos california"). Chinese names have no plural.
     """
     if not tokens or is_cjk(tokens[-1]) or tokens[-1].isdigit() or len(tokens[-1]) <= 2:
         return []
@@ -71,4 +72,11 @@ def plural_variants(tokens: tuple[str, ...], language: str = "en") -> list[tuple
             out.append(last + "s")
         if language == "es" and last[-1] not in "aeiouy":
             out.append(last + "es")
-    return [head + (w,) for w in dict.fromkeys(out) if w and w != last]
+    variants = [head + (w,) for w in dict.fromkeys(out) if w and w != last]
+    if language == "es" and head and not is_cjk(head[0]):
+        # A Spanish name's noun comes first, and its adjective agrees: "burritos california",
+        # "pizzas de queso", "extensiones eléctricas".
+        firsts = plural_variants(tokens[:1], "es")
+        variants += [first + tokens[1:] for first in firsts]
+        variants += [first + v[1:] for first in firsts for v in variants[: len(out)] if len(v) == len(tokens)]
+    return variants

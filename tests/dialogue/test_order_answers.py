@@ -159,3 +159,18 @@ def test_thats_all_to_which_one_moves_on():
     assert c.say("a large pizza with mushrooms").startswith("Which one would you like")
     bot = c.say("that's all")
     assert not bot.startswith("Sorry") and state(c).misunderstandings == 0
+
+
+def test_que_sea_uno_makes_it_one():
+    c = call("taqueria")
+    c.controller.engine.state.language = "es"
+    c.say("dos burritos california")
+    c.say("mejor que sea uno")
+    assert lines(c) == [("california-burrito", None, 1, [])]
+
+
+def test_an_answer_not_understood_asks_the_size_again():
+    c = call("retail", at=datetime(2026, 11, 20, 10, 0))
+    asked = c.say("an extension cord")
+    again = c.say("hmm let me think")
+    assert again.startswith("Sorry") and again.endswith(asked.split(". ")[-1])

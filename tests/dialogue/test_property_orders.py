@@ -139,9 +139,14 @@ def _count(n: int, language: str, digits: bool, article: bool) -> str:
 
 
 def _plural(name: str, n: int, language: str) -> str:
-    if n == 1 or language != "en" or name.endswith("s"):
+    """'two large pepperoni pizzas'; Spanish puts the noun first in the plural: 'dos burritos california'."""
+    words = tuple(name.split())
+    if n == 1 or language == "zh" or words[0 if language == "es" else -1].endswith("s"):
         return name
-    variants = plural_variants(tuple(name.split()))
+    if language == "es":
+        first = [v for v in plural_variants(words, "es") if v[0] != words[0] and v[1:] == words[1:]]
+        return " ".join(first[0]) if first else name
+    variants = plural_variants(words)
     return " ".join(variants[0]) if variants else name
 
 

@@ -70,3 +70,13 @@ def test_an_item_that_is_out_carries_what_was_said_with_it(catalogs):
     [out] = result.unavailable
     assert (out.item_id, out.variation_name, [m.catalog_id for m in out.modifiers]) == (
         "matcha-latte", "large", ["temp-iced"])
+
+
+def test_digits_next_to_chinese_are_a_count(catalogs):
+    assert lines("我要2个蒜香面包结", catalogs["pizzeria"], "zh") == [(2, "garlic-knots", None, {})]
+
+
+def test_a_size_named_only_for_other_items_is_taken_by_its_name(catalogs):
+    # The hawaiian's sizes have no Spanish names; "grande" is the other pizzas' large.
+    [out] = parse_order("una pizza hawaiana grande", catalogs["pizzeria"], "es").unavailable
+    assert out.variation_name == "large"
