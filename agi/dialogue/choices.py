@@ -130,7 +130,8 @@ def _said_in(form: str, said: list[str]) -> int:
 
 
 def _words(choice: Choice) -> set[str]:
-    """The words of an option's forms (each also in the singular or plural) and the character pairs of its Chinese ones."""
+    """The words of an option's forms (each also in the singular or plural), and the
+    character pairs of its Chinese ones."""
     out: set[str] = set()
     for form in choice.forms:
         toks = tokenize(form)

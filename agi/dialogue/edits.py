@@ -15,8 +15,8 @@ from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue.matcher import Mention
-from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.nlu_result import Unavailable
+from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Reply
 from agi.dialogue.state import Pending
@@ -221,7 +221,8 @@ class EditsMixin:
             if i in spans:
                 continue
             if tok in ("a", "an", "one", "una", "un", "uno") and not re.search(
-                r"\b(make (?:that|it) (?:one|just one)|just one|solo uno|solo una|que sea (?:uno|una|solo uno|solo una))\b", norm
+                r"\b(make (?:that|it) (?:one|just one)|just one|solo uno|solo una"
+                r"|que sea (?:uno|una|solo uno|solo una))\b", norm
             ):
                 continue
             n = int(tok) if tok.isdigit() else S.words_to_number(tok)
@@ -444,8 +445,11 @@ class EditsMixin:
         """The name of an 86'd size or option in the caller's language."""
         item = self.catalog.item(un.on_item or "")
         if item is not None:
-            found = item.variation(un.catalog_id) if un.kind == "variation" else self.catalog.modifier(item, un.catalog_id)
-            named = found[1] if isinstance(found, tuple) else found
+            if un.kind == "variation":
+                named = item.variation(un.catalog_id)
+            else:
+                found = self.catalog.modifier(item, un.catalog_id)
+                named = found[1] if found else None
             if named is not None:
                 return named.display_name(self.state.language)
         return un.name

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from agi.catalog import Catalog
 from agi.dialogue import address as A
@@ -25,9 +25,6 @@ from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.details import DetailsMixin
 from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
-from agi.dialogue.nlu_result import ParsedLine
-from agi.dialogue.nlu_text import plural_variants, tokenize
-from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.pending import PendingMixin
 from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.replies import Action, Reply

@@ -26,17 +26,19 @@ from agi.dialogue.matcher import (
     matcher_for,
 )
 from agi.dialogue.nlu_build import Builder
+from agi.dialogue.nlu_counts import CountsMixin
 from agi.dialogue.nlu_drafts import Draft, Opt, fits_any, probe
 from agi.dialogue.nlu_grammar import ADDING, Tag
 from agi.dialogue.nlu_labels import ARTICLES, Label, label_tokens
 from agi.dialogue.nlu_result import ParsedLine, ParseResult, PartialLine, Unavailable
+from agi.dialogue.nlu_swaps import SwapsMixin
 from agi.dialogue.nlu_text import tokenize
 from agi.tickets import Qualifier
 
 __all__ = ["ParsedLine", "ParseResult", "PartialLine", "Unavailable", "parse_order"]
 
 
-class _Parser:
+class _Parser(CountsMixin, SwapsMixin):
     """One left-to-right pass over the labels of an utterance.
 
     `cur` is the line being described; it is "bound" once its item is known.
@@ -177,66 +179,6 @@ class _Parser:
         self.split_parent = None
         self._new(ev.start, ev.value).end = ev.end
 
-    def _one_after_option(self, k: int, ev: Label) -> bool:
-        """'the sea salt one': "one" right after a size or option of the line being described,
-        with no menu word after it to count."""
-        cur = self.cur
-        if ev.text not in ("one", "ones") or cur is None or not cur.bound or k == 0:
-            return False
-        before = self.events[k - 1]
-        if before.kind != "span" or before.mention is None:
-            return False
-        said = [o.mention for o in cur.opts] + ([cur.variation] if cur.variation is not None else [])
-        if not any(m is before.mention for m in said):
-            return False
-        nxt = next((e for e in self.events[k + 1 :] if e.kind != "word"), None)
-        return nxt is None or nxt.kind != "span"
-
-    def _split(self, k: int, ev: Label) -> bool:
-        """'three tacos, one asada and two pastor': part of the line just ordered, with its own options."""
-        parent = self.split_parent if self.split_parent is not None else self.cur
-        if parent is None or not (parent.bound or parent.category) or not parent.qty or ev.text in ARTICLES:
-            return False
-        if ev.value > parent.qty or (ev.value == parent.qty and parent is not self.split_parent):
-            return False
-        nxt = next((e for e in self.events[k + 1 :] if e.kind != "word" and not (e.kind == "tag" and e.tag is Tag.WITH)), None)
-        if nxt is None or nxt.kind != "span" or nxt.mention is None or nxt.mention.of_kind("item", "category"):
-            return False
-        if parent.item is not None and not self._fits(parent, nxt.mention, ("modifier", "variation")):
-            return False
-        if self._item_ahead(k):
-            return False
-        child = self._new(ev.start, ev.value)
-        child.item, child.item_mention, child.category = parent.item, parent.item_mention, parent.category
-        child.category_words, child.category_score = list(parent.category_words), parent.category_score
-        child.variation, child.opts = parent.variation, list(parent.opts)
-        child.end = ev.end
-        parent.qty -= ev.value
-        if parent.qty == 0 and parent in self.done:
-            self.done.remove(parent)
-        self.split_parent = parent if parent.qty else None
-        return True
-
-    def _count_of_option(self, k: int) -> bool:
-        """A number or article before an option of the item being described, with no other item coming."""
-        cur = self.cur
-        if cur is None or not cur.bound:
-            return False
-        nxt = next((e for e in self.events[k + 1 :] if e.kind != "word"), None)
-        if nxt is None or nxt.kind != "span" or nxt.mention is None:
-            return False
-        m = nxt.mention
-        if m.of_kind("item", "variation", "category") or not self._fits(cur, m, ("modifier",)):
-            return False
-        return not self._item_ahead(k)
-
-    def _article_of_nothing(self, k: int) -> bool:
-        """'a favor', 'a question': an article whose noun is no menu word."""
-        if k + 1 >= len(self.events) or self.events[k + 1].kind != "word":
-            return False
-        nxt = next((e for e in self.events[k + 1 :] if e.kind != "word"), None)
-        return nxt is None or nxt.kind != "span"
-
     def _on_tag(self, ev: Label) -> None:
         tag = ev.tag
         if tag is Tag.NEG:
@@ -289,35 +231,6 @@ class _Parser:
             self.side_of = True
         elif tag is Tag.MAKE:
             self.make = True
-
-    def _swap_ahead(self, ev: Label) -> bool:
-        """'swap X for Y': an option, a joining word, an option follow (else the word is no swap)."""
-        want = 0
-        for other in self.events:
-            if other.start < ev.end or other.kind == "word":
-                continue
-            if want in (0, 2):
-                if other.kind == "span" and other.mention is not None and other.mention.of_kind("modifier"):
-                    if want == 2:
-                        return True
-                    want = 1
-                    continue
-                return False
-            if other.kind == "tag" and other.tag in (Tag.SWAP_TO, Tag.WITH):
-                want = 2
-                continue
-            return False
-        return False
-
-    def _last_was_opt(self, ev: Label) -> bool:
-        """Whether the option last attached ends right before this event (fillers allowed)."""
-        if self.last_opt is None:
-            return False
-        end = self.last_opt[1].mention.end
-        for other in self.events:
-            if end <= other.start < ev.start and other.kind != "word":
-                return False
-        return True
 
     def _on_span(self, k: int, ev: Label) -> None:
         m = ev.mention
@@ -551,43 +464,6 @@ class _Parser:
         self.qual = None
         self.last_opt = (draft, opt)
         self.after_and = False
-
-    def _on_swap(self, m: Mention) -> bool:
-        """One option of a swap in progress; True when the mention was used by it."""
-        swap = self.swap
-        assert swap is not None
-        verb = swap["verb"]
-        self.instead = False
-        if verb is Tag.INSTEAD:  # "lettuce instead of rice": the option just said replaces this one
-            _draft, opt = swap["new"]
-            opt.qualifier, opt.replaces = Qualifier.SWAP, m
-            self.swap = None
-            return True
-        if verb is Tag.CHANGE_TO:  # "米饭换成生菜": the option just said is replaced by this one
-            draft, old = swap["old"]
-            if old in draft.opts:
-                draft.opts.remove(old)
-            self._attach_swap(draft, new=m, old=old.mention)
-            return True
-        if swap["first"] is None:
-            swap["first"] = m
-            return True
-        first: Mention = swap["first"]
-        # "substitute Y for X": Y is new; "swap X for Y", "substitute X with Y": X is replaced.
-        new, old = (first, m) if verb is Tag.SUBSTITUTE and swap.get("joiner") == "for" else (m, first)
-        line = self.cur if self.cur is not None and (self.cur.bound or not self.done) else None
-        target = line or (self.done[-1] if self.done else self._new(m.start))
-        self._attach_swap(target, new=new, old=old)
-        return True
-
-    def _attach_swap(self, draft: Draft, new: Mention, old: Mention) -> None:
-        self.neg = False
-        self.qual = None
-        self._attach(draft, new)
-        draft.opts[-1].qualifier = Qualifier.SWAP
-        draft.opts[-1].replaces = old
-        self.swap = None
-
 
 def parse_order(text: str, catalog: Catalog, language: str = "en") -> ParseResult:
     """Order lines in an utterance, each with its confidence; 86'd things in `unavailable`."""

@@ -161,7 +161,8 @@ class PendingMixin:
         named = {m.item_id for m in self.mentions(norm, ("item",))}
         if named and named <= offered:
             said = parse_order(norm, self.catalog, st.language).lines
-            lines = [self._keep_said(p.line, o) for o in pending.lines for p in said if p.line.catalog_id == o.catalog_id]
+            lines = [self._keep_said(p.line, o) for o in pending.lines for p in said
+                     if p.line.catalog_id == o.catalog_id]
             lines = lines if len(lines) == len(pending.lines) else pending.lines
             self._append(lines)
             return self._next(added=lines)

@@ -27,10 +27,10 @@ from agi.catalog import Catalog, Item, Modifier, ModifierGroup, Variation
 from agi.dialogue.matcher import matcher_for
 from agi.dialogue.nlu_text import plural_variants, tokenize
 from agi.dialogue.packs import UNIT_WORDS, sold_as_packs
+from agi.playbook import load_playbook
 from agi.simulate import Script, ScriptCaller, TextCall
 
 from .test_misheard import ROOT
-from agi.playbook import load_playbook
 
 ORDER_PLAYBOOKS = ("pizzeria", "taqueria", "cafe", "retail")
 AT = datetime(2026, 12, 9, 12, 30)  # a Wednesday lunchtime: every one of them is open
@@ -88,7 +88,8 @@ def _choices(catalog: Catalog, item: Item) -> list[tuple[ModifierGroup, Modifier
     for group in catalog.groups_of(item):
         if group.id not in item.modifier_groups:
             continue  # nested groups open only under their parent option
-        out += [(group, o) for o in group.options if o.available and not o.default and not _clashes(catalog, o.name, "modifier")]
+        out += [(group, o) for o in group.options
+                if o.available and not o.default and not _clashes(catalog, o.name, "modifier")]
     return out
 
 
@@ -105,8 +106,9 @@ def lines(draw, catalog: Catalog) -> list[Line]:
         elif sizes and item.default_variation:
             variation = draw(st.sampled_from([None, *sizes]))
         picked: list[tuple[ModifierGroup, Modifier]] = []
-        for group, option in draw(st.lists(st.sampled_from(_choices(catalog, item)), max_size=2, unique_by=lambda c: c[1].id)
-                                  if _choices(catalog, item) else st.just([])):
+        offered = _choices(catalog, item)
+        drawn = draw(st.lists(st.sampled_from(offered), max_size=2, unique_by=lambda c: c[1].id)) if offered else []
+        for group, option in drawn:
             if sum(1 for g, _ in picked if g.id == group.id) < (group.max or 99):
                 picked.append((group, option))
         refusable = _refusable(catalog, item, picked)
@@ -172,13 +174,16 @@ def rendered(draw, catalog: Catalog, languages: tuple[str, ...]) -> Rendered:
         opts = [_name(o, language) for _, o in x.options]
         joiner = " and " if language == "en" else " y "
         with_word = draw(st.sampled_from(("with", "add") if language == "en" else ("con",)))
-        with_opts = (f" {with_word} " if with_word == "with" or language == "es" else ", add ") + joiner.join(opts) if opts else ""
+        with_opts = ""
+        if opts:
+            with_opts = (f" {with_word} " if with_word == "with" or language == "es" else ", add ") + joiner.join(opts)
         for _, o in x.refused:
             no = draw(st.sampled_from(("no", "without", "hold the") if language == "en" else ("sin",)))
             with_opts += f"{',' if with_opts else ''} {no} {_name(o, language)}"
         name = _name(x.item, language)
         if x.in_pieces:
-            parts.append(f"{_count(x.quantity * x.item.pack_size, language, digits, False)} {_piece_name(x.item)}{with_opts}")
+            count = _count(x.quantity * x.item.pack_size, language, digits, False)
+            parts.append(f"{count} {_piece_name(x.item)}{with_opts}")
             continue
         if x.item.pack_size:
             unit = ("packs" if sold_as_packs(x.item) else "orders") if language == "en" else (
@@ -212,8 +217,10 @@ def rendered(draw, catalog: Catalog, languages: tuple[str, ...]) -> Rendered:
         word = str(n) if digits else in_words(n, language)
         if language == "en":
             correction = f"actually make that {word}"
+        elif n == 1:
+            correction = f"mejor que sea {word if digits else 'uno'}"
         else:
-            correction = f"mejor que sea {'uno' if n == 1 and not digits else word}" if n == 1 else f"mejor que sean {word}"
+            correction = f"mejor que sean {word}"
     return Rendered(language, order, correction, pickup, said)
 
 

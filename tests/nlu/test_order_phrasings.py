@@ -19,12 +19,14 @@ def catalogs():
 
 def lines(text, catalog, language="en"):
     return [
-        (p.line.quantity, p.line.catalog_id, p.line.variation_id, {m.catalog_id: m.qualifier.value for m in p.line.modifiers})
+        (p.line.quantity, p.line.catalog_id, p.line.variation_id,
+         {m.catalog_id: m.qualifier.value for m in p.line.modifiers})
         for p in parse_order(text, catalog, language).lines
     ]
 
 
-@pytest.mark.parametrize("text", ["can I get a small pepperoni and garlic knots", "a small pepperoni, and garlic knots"])
+@pytest.mark.parametrize("text", ["can I get a small pepperoni and garlic knots",
+                                  "a small pepperoni, and garlic knots"])
 def test_what_is_said_before_and_is_a_line_of_its_own(catalogs, text):
     # The size and topping said before "and" named the pepperoni pizza; garlic knots take neither.
     assert lines(text, catalogs["pizzeria"]) == [
@@ -56,7 +58,8 @@ def test_the_x_one_is_the_line_being_described(catalogs):
 
 @pytest.mark.parametrize(
     "text, language",
-    [("a medium latte, no oat milk, just regular milk", "en"), ("un latte mediano sin leche de avena, con leche entera", "es")],
+    [("a medium latte, no oat milk, just regular milk", "en"),
+     ("un latte mediano sin leche de avena, con leche entera", "es")],
 )
 def test_a_milk_refused_leaves_room_for_the_milk_chosen(catalogs, text, language):
     # Milk is a pick-one group: the "no" takes no room, so the milk chosen is kept.

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agi.catalog import load_catalog
-from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.parser import parse_order
 
 CATALOGS = Path(__file__).parents[2] / "playbooks" / "catalogs"

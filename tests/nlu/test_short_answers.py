@@ -42,7 +42,8 @@ def test_a_word_two_options_share_picks_both_to_ask_between():
 
 
 def test_a_whole_name_beats_a_shared_word():
-    milks = [Choice("whole", ("whole milk", "regular milk")), Choice("oat", ("oat milk",)), Choice("skim", ("skim milk",))]
+    milks = [Choice("whole", ("whole milk", "regular milk")), Choice("oat", ("oat milk",)),
+             Choice("skim", ("skim milk",))]
     assert pick("regular milk please", milks) == ["whole"]
     assert pick("oat", milks) == ["oat"]
     assert pick("milk", milks) == ["whole", "oat", "skim"]  # a word every option has: asked again

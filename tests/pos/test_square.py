@@ -73,8 +73,8 @@ def test_pack_size_comes_from_the_stock_conversion(fake):
     single["item_variation_data"]["sellable"] = False
     fake.objects += [
         {"type": "ITEM", "id": "BULBS", "version": 2, "present_at_all_locations": True,
-         "item_data": {"name": "LED Bulbs", "variations": [single, converted("BULB-4", "BULBS", "4 Pack", 1299, "4", "1",
-                                                                            "BULB-1")]}},
+         "item_data": {"name": "LED Bulbs", "variations": [
+             single, converted("BULB-4", "BULBS", "4 Pack", 1299, "4", "1", "BULB-1")]}},
         {"type": "ITEM", "id": "WINE", "version": 2, "present_at_all_locations": True,
          "item_data": {"name": "House Red", "variations": [
              variation("WINE-B", "WINE", "Bottle", 3000),
