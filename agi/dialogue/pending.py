@@ -49,7 +49,8 @@ class PendingMixin:
                 st.pending = None
                 st.slots["phone"] = self.caller
                 return self._next()
-            phone = S.parse_phone(norm)
+            # The order's words have the phone number taken out: read it from what was said.
+            phone = S.parse_phone(lexicon.normalise(self._raw_text))
             st.pending = None
             if phone:
                 st.slots["phone"] = phone

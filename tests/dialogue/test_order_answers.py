@@ -174,3 +174,13 @@ def test_an_answer_not_understood_asks_the_size_again():
     asked = c.say("an extension cord")
     again = c.say("hmm let me think")
     assert again.startswith("Sorry") and again.endswith(asked.split(". ")[-1])
+
+
+def test_a_number_given_instead_of_the_caller_id_is_taken():
+    c = call("retail", at=datetime(2026, 11, 20, 10, 0))
+    for said in ("a padlock please", "that's it", "at ten thirty", "Victor"):
+        c.say(said)
+    assert "best number to reach you?" in c.turns[-1]["bot"]
+    bot = c.say("no, better to call my cell, 802 555 0199")
+    assert "Shall I place the order?" in bot
+    assert state(c).slots["phone"] == "8025550199"
