@@ -17,6 +17,7 @@ from agi.dialogue import slots as S
 from agi.dialogue.matcher import Mention
 from agi.dialogue.nlu_result import Unavailable
 from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.packs import in_packs
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Reply
 from agi.dialogue.state import Pending
@@ -117,7 +118,7 @@ class EditsMixin:
         qty = self._quantity_in(norm, exclude_mentions=mentions + other)
         if (changing or norm.startswith(("no ", "actually", "oh "))) and qty is not None and not other:
             if len(mentions) <= 1:
-                return self._set_quantity(target, qty, notes)
+                return self._set_quantity(target, qty, notes, in_pieces=bool(in_order))
         # "actually large", "make it a large", "add mushrooms to that", "no onions on the pizza"
         if other and (not mentions or in_order) and (changing or in_order or self._orphans_only(norm, mentions)):
             return self._modify_line(target, norm, notes, qty if changing else None)
@@ -234,12 +235,20 @@ class EditsMixin:
                 return S.words_to_number(m.group(1))
         return None
 
-    def _set_quantity(self, index: int, qty: int, notes: list[str]) -> bool:
+    def _set_quantity(self, index: int, qty: int, notes: list[str], in_pieces: bool = False) -> bool:
+        """A new count for a line; `in_pieces` when the item was named with it ("make it twenty wings"),
+        so an item sold by the pack is counted in packs, or asked about."""
         st = self.state
+        item = self.catalog.item(st.lines[index].catalog_id)
+        pieces = None
+        if in_pieces and item is not None:
+            qty, pieces = in_packs(item, qty, tokenize(self._raw_text.lower()))
         if qty > self.pb.ticket.max_quantity:
             return False
         st.lines[index] = st.lines[index].model_copy(update={"quantity": qty})
         st.touch(index)
+        if pieces:
+            st.uncounted.append(st.lines[index])
         notes.append(
             P.say("changed", st.language, line=self._describe(self._priced_line(st.lines[index])), next="").strip()
         )

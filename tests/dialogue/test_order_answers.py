@@ -184,3 +184,11 @@ def test_a_number_given_instead_of_the_caller_id_is_taken():
     bot = c.say("no, better to call my cell, 802 555 0199")
     assert "Shall I place the order?" in bot
     assert state(c).slots["phone"] == "8025550199"
+
+
+def test_a_count_changed_in_pieces_is_counted_in_packs():
+    c = call("pizzeria")
+    c.say("ten wings")
+    c.say("actually make it twenty wings")
+    assert lines(c) == [("wings", None, 2, [])]
+    assert c.say("make it fifteen wings").endswith("How many orders would you like?")
