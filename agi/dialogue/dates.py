@@ -43,7 +43,12 @@ def parse_date(text: str, today: date) -> date | None:
         # "mañana" alone is tomorrow; "de la mañana" is the morning.
         if not ("de la mañana" in text and words.count("mañana") == 1):
             return today + timedelta(days=1)
-    if any(w in ("today", "tonight", "hoy", "esta noche") for w in words) or "今天" in text or "今晚" in text:
+    if (
+        any(w in ("today", "tonight", "hoy") for w in words)
+        or re.search(r"\b(?:this (?:morning|afternoon|evening)|esta (?:mañana|tarde|noche))\b", text)
+        or "今天" in text
+        or "今晚" in text
+    ):
         return today
     for i, w in enumerate(words):
         month = MONTHS.get(w)

@@ -189,6 +189,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Lo siento, {place} está fuera de nuestra zona. Atendemos {area}. ¿A qué dirección vamos?",
         "zh": "抱歉，{place}不在我们的服务范围内。我们的服务范围是{area}。请问上门地址是哪里？",
     },
+    "closed_day": {
+        "en": "Sorry, we're closed on {day}. We're open {hours}. What day works for you?",
+        "es": "Lo siento, el {day} está cerrado. Abrimos {hours}. ¿Qué día le conviene?",
+        "zh": "抱歉，{day}我们不营业。营业时间是{hours}。您哪天方便？",
+    },
     "no_delivery": {
         "en": "Sorry, we only do {types}. {next}",
         "es": "Lo siento, solo hacemos {types}. {next}",

@@ -52,8 +52,10 @@ class SlotFillingMixin:
             if spec.type == "text":
                 text_specs.append(spec)
                 continue
-            if free_answer and spec.type in ("service", "choice"):
-                continue  # "the screen stays black" describes the fault; it does not pick a repair
+            if free_answer and spec.type not in ("fulfillment",):
+                # "the screen stays black" describes the fault; it does not pick a repair,
+                # and "a fever since Saturday" sets no day
+                continue
             value = self._extract(spec, text, norm, asked == spec.id, notes)
             if value is None:
                 continue
@@ -63,7 +65,7 @@ class SlotFillingMixin:
                 continue
             if spec.id in st.slots and st.slots[spec.id] != value and spec.type not in ("service",):
                 notes.append(P.say("noted", st.language))
-            if st.slots.get(spec.id) != value:
+            if st.slots.get(spec.id) != value and spec.type in ("time", "datetime", "number"):
                 st.focus = spec.id
             st.slots[spec.id] = value
             got = True
@@ -115,7 +117,10 @@ class SlotFillingMixin:
             said = T.parse_time_of_day(norm) or (T.bare_time(norm) if asked else None)
             if said is None:
                 return None
-            day = D.parse_date(norm, self.now.date()) or self._day_already_given(spec)
+            said_day = D.parse_date(norm, self.now.date())
+            day = said_day or self.state.slots.get(f"_{spec.id}_day") or self._day_already_given(spec)
+            if said_day is not None:
+                self.state.slots[f"_{spec.id}_day"] = said_day  # kept when this time is refused
             when = T.resolve_time(said, self.now, day)
             return self._check_order_time(when)
         if t in ("datetime", "date"):
@@ -124,15 +129,22 @@ class SlotFillingMixin:
             if day is None and said is None:
                 return None
             if t == "date":
-                return day.isoformat() if day else None
+                return self._check_booking_day(day) if day else None
             partial = self.state.slots.get(f"_{spec.id}_day")
+            current = self.state.slots.get(spec.id)
+            if said is None and isinstance(current, datetime):
+                # "can we do Sunday instead, same time?": the day moves, the time stays
+                said = T.TimeOfDay(current.hour, current.minute, "am" if current.hour < 12 else "pm")
             if said is None:
                 self.state.slots[f"_{spec.id}_day"] = day
                 # "Friday" (or "Friday at 90", a time misheard) to "what day and
                 # time?": the day is taken and only the time is asked for.
                 return Reply(self._time_on_question(day)) if asked else None
-            when = T.resolve_time(said, self.now, day or partial or self._day_already_given(spec))
-            return self._check_booking_time(when)
+            on = day or partial or self._day_already_given(spec)
+            if day is not None:
+                # a day said with a time that is refused stays for the next try ("ten in the morning then")
+                self.state.slots[f"_{spec.id}_day"] = day
+            return self._check_booking_time(T.resolve_time(said, self.now, on))
         if t == "number":
             unit = self._unit_for(spec, norm)
             if not asked and unit is None:
@@ -159,14 +171,11 @@ class SlotFillingMixin:
         if t == "service":
             return self._service_from(spec, norm, asked, notes)
         if t == "staff":
-            if (
-                re.search(r"\b(any|anyone|anybody|no preference|whoever|doesn't matter|cualquiera|quien sea)\b", norm)
-                or "都可以" in norm
-            ):
+            named = _staff_named(self.pb.schedule.staff, norm)
+            if named is not None:
+                return self._check_staff(named)
+            if _ANY_STAFF.search(norm) or "都可以" in norm or "谁都行" in norm:
                 return "any"
-            for member in self.pb.schedule.staff:
-                if re.search(rf"\b{re.escape(lexicon.fold(member.name.lower().split()[0]))}\b", lexicon.fold(norm)):
-                    return self._check_staff(member)
             member = _staff_by_sound(self.pb.schedule.staff, norm, asked)
             return self._check_staff(member) if member is not None else None
         if t == "text":
@@ -336,6 +345,14 @@ class SlotFillingMixin:
             return Reply(P.say("bad_time_soon", lang, earliest=self._when_text(earliest)))
         return when
 
+    def _check_booking_day(self, day: Any) -> str | Reply:
+        """A day the business is closed is no day for a visit: said so, with the hours."""
+        lang = self.state.language
+        if not self.pb.business.open_ranges(day.weekday()) and self.pb.business.hours:
+            on = datetime.combine(day, datetime.min.time(), self.now.tzinfo)
+            return Reply(P.say("closed_day", lang, day=P.spoken_date(day, lang), hours=self._hours_text(on)))
+        return day.isoformat()
+
     def _check_booking_time(self, when: datetime) -> datetime | Reply:
         sched = self.pb.schedule
         lang = self.state.language
@@ -382,6 +399,33 @@ def service_ids(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return list(value) if isinstance(value, list) else []
+
+
+_ANY_STAFF = re.compile(
+    r"\b(?:any|anyone|anybody|no preference|whoever|whoever's|doesn't matter|don't mind|either|either one|"
+    r"first available|whoever is free|cualquiera|quien sea|me da igual|no importa)\b"
+)
+# Words of a staff member's name that do not tell one from another ("Dr. Garcia", "Nurse Practitioner Chen").
+_TITLES = {"dr", "doctor", "doctora", "nurse", "practitioner", "np", "pa", "mr", "mrs", "ms", "miss", "md", "rn"}
+_NOT_THIS_ONE = re.compile(r"\b(?:not|instead of|rather than|other than|en vez de|en lugar de|no)\s+(?:with\s+|con\s+)?$")
+
+
+def _staff_named(staff: list[Any], norm: str) -> Any | None:
+    """The staff member the caller asks for by a word of their name ("with Dr. Garcia",
+    "con el doctor García", "Nurse Practitioner Chen"); one named after "instead of" or
+    "not" is the one being dropped ("with Ana instead of Marco")."""
+    folded = lexicon.fold(norm)
+    found: list[tuple[bool, int, Any]] = []
+    for member in staff:
+        words = [w for w in re.findall(r"[a-z]+", lexicon.fold(member.name.lower())) if w not in _TITLES]
+        for word in words:
+            for m in re.finditer(rf"\b{re.escape(word)}\b", folded):
+                before = folded[: m.start()]
+                if not _NOT_THIS_ONE.search(before):
+                    # "this is Ana, a haircut with Marco": the one after "with" is the stylist
+                    after_with = bool(re.search(r"\b(?:with|con|see|by|from|para ver a)\s+(?:\w+\s+){0,2}$", before))
+                    found.append((not after_with, m.start(), member))
+    return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
 def _staff_by_sound(staff: list[Any], norm: str, asked: bool) -> Any | None:

@@ -86,6 +86,7 @@ _IN_AN_HOUR = re.compile(r"\b(?:in|en)\s+(?:an|one|una)\s+(?:hour|hora)\b")
 _ZH_CLOCK = re.compile(r"(上午|早上|中午|下午|晚上)?([零一二两三四五六七八九十\d]{1,3})点(半|一刻|([零一二三四五六七八九十\d]{1,3})分?)?")
 _ZH_IN = re.compile(r"([零一二两三四五六七八九十\d]{1,3}|半)(个)?(分钟|小时)(以?后|之后)")
 # The part of the day, said anywhere in the turn: "tomorrow morning at 7:15", "around 4 this afternoon".
+_GREETING = re.compile(r"\bgood (?:morning|afternoon|evening)\b|\bbuenas tardes\b|\bbuenas noches\b|\bbuenos días\b")
 _MORNING = re.compile(r"\b(?:morning|this morning|in the morning|de la mañana|por la mañana|de la manana)\b|上午|早上")
 _AFTERNOON = re.compile(
     r"\b(?:afternoon|evening|tonight|this evening|de la tarde|por la tarde|de la noche|por la noche|esta noche)\b"
@@ -214,6 +215,7 @@ def parse_time_of_day(text: str) -> Said | None:
 def _with_daypart(value: Said, text: str) -> Said:
     if not isinstance(value, TimeOfDay) or value.ampm is not None or value.hour > 12:
         return value
+    text = _GREETING.sub(" ", text)  # "good afternoon! a manicure around eleven" is 11 am
     if _AFTERNOON.search(text):
         return TimeOfDay(value.hour, value.minute, "pm")
     if _MORNING.search(text):
