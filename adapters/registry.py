@@ -42,11 +42,12 @@ def vendor_class(name: str) -> type:
 
 def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None, tz: str = "UTC",
                   env: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
-                  base_url: str | None = None, observer: Any = None) -> Adapter:
+                  base_url: str | None = None, observer: Any = None, transport: Any = None) -> Adapter:
     """`binding` is a Playbook's PosBinding (adapter, catalog, channel, settings).
 
     `secrets` maps credential names (access_token, api_key, ...) to values the
     worker config resolved; anything not given is read from environment variables.
+    `transport` (httpx) carries the vendor requests (a dry run's, a test's).
     """
     if binding.adapter == "local":
         from adapters.local import LocalPos
@@ -63,7 +64,8 @@ def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None,
     settings = dict(binding.settings)
     if base_url:
         settings.setdefault("base_url", base_url)
-    kwargs: dict[str, Any] = {"channel": binding.channel, "tz": tz, "env": env, "observer": observer}
+    kwargs: dict[str, Any] = {"channel": binding.channel, "tz": tz, "env": env, "observer": observer,
+                              "transport": transport}
     if binding.adapter != "square":  # Square amounts carry their currency
         kwargs["currency"] = settings.get("currency", "GBP" if binding.adapter == "eposnow" else "USD")
     return cls(Settings(binding.adapter, settings, env, secrets), **kwargs)
