@@ -40,6 +40,11 @@ def vendor_class(name: str) -> type:
     return cls
 
 
+def credential_names(vendor: str) -> dict[str, str]:
+    """The credentials a vendor's adapter reads: name -> the environment variable it falls back to."""
+    return dict(vendor_class(vendor).credentials)
+
+
 def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None, tz: str = "UTC",
                   env: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
                   base_url: str | None = None, observer: Any = None, transport: Any = None) -> Adapter:
@@ -47,7 +52,9 @@ def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None,
 
     `secrets` maps credential names (access_token, api_key, ...) to values the
     worker config resolved; anything not given is read from environment variables.
-    `transport` (httpx) carries the vendor requests (a dry run's, a test's).
+    A name the adapter does not read is refused: ignored, it would leave the
+    adapter asking for its environment variable instead. `transport` (httpx)
+    carries the vendor requests (a dry run's, a test's).
     """
     if binding.adapter == "local":
         from adapters.local import LocalPos
@@ -61,6 +68,11 @@ def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None,
     from adapters.mapping import Settings
 
     cls = vendor_class(binding.adapter)
+    unknown = sorted(set(secrets or {}) - set(cls.credentials))
+    if unknown:
+        reads = ", ".join(cls.credentials)
+        raise ConfigurationError(f"{binding.adapter}: pos.credentials names {', '.join(map(repr, unknown))}, "
+                                 f"which {binding.adapter} does not read (it reads {reads})")
     settings = dict(binding.settings)
     if base_url:
         settings.setdefault("base_url", base_url)
