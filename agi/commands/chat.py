@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from agi.commands.playbook_cli import add_config_arguments, format_dry_run, start_call

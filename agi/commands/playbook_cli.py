@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from agi.playbook import LoadedPlaybook, Playbook, load_playbook
 from agi.pos_binding import Committer, committer_for, data_dir_from, dry_run_committer
@@ -86,6 +86,13 @@ def open_session(args: argparse.Namespace) -> Session:
     return Session(load_as_workers(args.playbook, config, data_dir), config, data_dir)
 
 
+def print_problems(exc: ConfigError, file: TextIO = sys.stderr) -> int:
+    """One `file:line: field: message` line per problem; the exit code 1."""
+    for problem in exc.problems:
+        print(problem, file=file)
+    return 1
+
+
 def start_call(args: argparse.Namespace, prog: str) -> tuple[Session, Committer, list[WouldSend]] | None:
     """The session and commit path of a `simulate` or `chat` call; None after printing why not.
 
@@ -94,8 +101,7 @@ def start_call(args: argparse.Namespace, prog: str) -> tuple[Session, Committer,
     try:
         session = open_session(args)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        print_problems(exc)
         return None
     shown: list[WouldSend] = []
     try:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from agi.commands.playbook_cli import add_config_arguments, format_dry_run, start_call
+from agi.commands.playbook_cli import add_config_arguments, format_dry_run, print_problems, start_call
 from agi.simulate import load_script, run_script
 from agi.yamlconf import ConfigError
 
@@ -34,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         script = load_script(args.script)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 1
+        return print_problems(exc)
     started = start_call(args, "simulate")
     if started is None:
         return 1

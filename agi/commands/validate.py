@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agi.commands.playbook_cli import load_as_workers, load_config_file
+from agi.commands.playbook_cli import load_as_workers, load_config_file, print_problems
 from agi.playbook import check_playbook
 from agi.yamlconf import ConfigError, Problem
 
@@ -30,9 +30,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config_file(args.config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stdout)
-        return 1
+        return print_problems(exc, sys.stdout)
     problems: list[Problem] = []
     unchecked: list[str] = []
     for path in args.playbooks:

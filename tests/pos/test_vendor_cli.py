@@ -12,11 +12,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from pos_fakes import square as S
-from square_worker import ENV, NAME, ROOT, square, square_playbook, worker_config  # noqa: F401 (fixture)
+from square_worker import ENV, ROOT, square, square_playbook, worker_config  # noqa: F401 (fixture)
 
 from agi.outbox import Outbox
 
@@ -85,13 +84,14 @@ def test_simulate_with_the_config_commits_to_square_through_the_workers_outbox(t
     result = json.loads(run.stdout)  # exactly one JSON object
     assert set(result) == CONTRACT_KEYS and result["outcome"] == "committed"
     (order_id,) = square.orders
-    assert result["pos"] == {"adapter": "square", "order_id": order_id, "idempotency_key": result["pos"]["idempotency_key"]}
+    key = result["pos"]["idempotency_key"]
+    assert result["pos"] == {"adapter": "square", "order_id": order_id, "idempotency_key": key}
     (line,) = result["ticket"]["items"]
     assert (line["catalog_id"], line["variation"]["catalog_id"], line["quantity"]) == ("PIZZA", "PIZZA-L", 2)
     order = square.orders[order_id]
     assert order["line_items"][0]["catalog_object_id"] == "PIZZA-L" and order["total_money"]["amount"] == 3198
     # through the outbox of the config's data directory, as a worker's call would
-    row = Outbox(tmp_path / "data" / "outbox.sqlite3").get(result["pos"]["idempotency_key"])
+    row = Outbox(tmp_path / "data" / "outbox.sqlite3").get(key)
     assert (row.adapter, row.state, row.order_id) == (f"square:{S.LOCATION}", "delivered", order_id)
 
 
@@ -201,7 +201,8 @@ def test_every_vendor_validates_simulates_and_dry_runs_from_the_worker_config(tm
             (tmp_path / name).write_text(value)
         cfg = tmp_path / "callticket.yaml"
         cfg.write_text(f"data_dir: {tmp_path / 'data'}\nplaybooks: {{dir: {tmp_path / 'playbooks'}}}\n"
-                       f"pos:\n  credentials: {{{vendor}shop: {{{secrets}}}}}\n  base_urls: {{{vendor}: '{fake.url}'}}\n")
+                       f"pos:\n  credentials: {{{vendor}shop: {{{secrets}}}}}\n"
+                       f"  base_urls: {{{vendor}: '{fake.url}'}}\n")
         script = tmp_path / "call.yaml"
         script.write_text(SCRIPT.replace("two large pepperoni pizzas", item))
 
