@@ -230,7 +230,7 @@ def run_retry(args: argparse.Namespace) -> int:
 def run_send(args: argparse.Namespace) -> int:
     from adapters.registry import outbox_name
     from agi.commands.worker_start import load_config_and_logging
-    from agi.outbox import Sender, metrics_hooks
+    from agi.outbox import Sender
 
     # The workers' config and logging (secrets scrubbed): the same credentials,
     # base URLs, outbox and data directory as the calls that queued the tickets.
@@ -259,7 +259,7 @@ def run_send(args: argparse.Namespace) -> int:
         if len(found) == 1:
             adapters.setdefault(vendor, found[0])
     outbox = _outbox(args, config.outbox.password.value() if config.outbox.password else None)
-    ops = _ops_server(config, outbox, metrics_hooks)
+    ops = _ops_server(config, outbox)
     sender = Sender(outbox, adapters, workers=args.workers)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -273,14 +273,15 @@ def run_send(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ops_server(config, outbox, metrics_hooks):  # type: ignore[no-untyped-def]
-    """/metrics (pending and dead-letter tickets, POS latency), /healthz and /readyz on `metrics.ports.outbox`."""
+def _ops_server(config, outbox):  # type: ignore[no-untyped-def]
+    """/metrics (pending and dead-letter tickets; POS latency, which the adapters report), /healthz and
+    /readyz on `metrics.ports.outbox`."""
     from agi import metrics
     from agi.ops_http import Lifecycle, OpsServer, outbox_check
 
     if not config.metrics.enabled or config.source is None:  # built-in defaults: no fixed port to take
         return None
-    metrics_hooks(outbox, metrics.METRICS)
+    metrics.METRICS.watch_outbox(outbox.counts)
     lifecycle = Lifecycle()
     password = config.outbox.password.value() if config.outbox.password else None
     lifecycle.add_check("outbox", outbox_check(outbox.dsn_or_path, config.data_dir, password))
