@@ -67,8 +67,10 @@ class Example:
 
     @property
     def kind(self) -> str:
-        if self.file is not None:
-            return "playbook" if Path(self.file).parent.name == "playbooks" else "config"
+        if self.file is not None and Path(self.file).parent.name == "playbooks":
+            return "playbook"
+        if self.file is not None and Path(self.file).name.startswith("callticket"):
+            return "config"
         keys = set(self.tree)
         if keys & set(FOREIGN):
             return "foreign"
@@ -86,7 +88,8 @@ class Example:
 
     @property
     def stem(self) -> str:
-        return Path(self.file).stem if self.file else "pizzeria"
+        """The Playbook's file stem: named by the marker, else the bundled pizzeria's."""
+        return Path(self.file).stem if self.file and self.kind == "playbook" else "pizzeria"
 
 
 def _examples() -> list[Example]:
