@@ -80,6 +80,7 @@ class Item(_Named):
     default_variation: str | None = None
     modifier_groups: list[str] = Field(default_factory=list)
     duration_min: int | None = Field(None, ge=1, description="for services: how long a booking takes")
+    capacity: int | None = Field(None, ge=1, description="for rooms and tables: the most guests one holds")
 
     @model_validator(mode="after")
     def _priced(self) -> "Item":

@@ -55,7 +55,10 @@ def parse_date(text: str, today: date) -> date | None:
         if month is None:
             continue
         day = None
-        for cand in words[i + 1 : i + 3] + words[max(0, i - 2) : i]:
+        # "the 5th of January, 4 nights": the day said before "of" is the month's, not the 4 after it
+        before = words[i - 2] if i >= 2 and words[i - 1] == "of" else None
+        after = [c for k, c in enumerate(words[i + 1 : i + 3]) if not _counts_something(words, i + 1 + k)]
+        for cand in ([before] if before else []) + after + words[max(0, i - 2) : i]:
             day = _day_number(cand)
             if day:
                 break
@@ -70,7 +73,7 @@ def parse_date(text: str, today: date) -> date | None:
             return today + timedelta(days=delta)
     if m := re.search(r"(\d{1,2})月(\d{1,2})[日号]", text):
         return _next_date(today, int(m.group(1)), int(m.group(2)))
-    if m := re.search(r"\bthe (\w+)\b", text):
+    for m in re.finditer(r"\bthe (\w+)\b", text):
         day = _day_number(m.group(1))
         if day and (m.group(1) in _ORDINAL_WORDS or not m.group(1).isdigit()):
             candidate = _next_date(today.replace(day=1), today.month, day)
@@ -79,6 +82,11 @@ def parse_date(text: str, today: date) -> date | None:
                 candidate = _next_date(today, nm, day)
             return candidate
     return None
+
+
+def _counts_something(words: list[str], k: int) -> bool:
+    """'4' in 'January 4 nights' counts the nights; it is no day of the month."""
+    return k + 1 < len(words) and words[k + 1] in ("nights", "night", "people", "guests", "days", "weeks", "noches")
 
 
 def _day_number(token: str) -> int | None:

@@ -26,10 +26,11 @@ from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
 from agi.dialogue.nlu_result import ParsedLine
 from agi.dialogue.nlu_text import plural_variants, tokenize
-from agi.dialogue.numbers import parse_quantity
+from agi.dialogue.numbers import parse_quantity, words_to_number
 from agi.dialogue.parser import parse_order
 from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.replies import Action, Reply
+from agi.dialogue.rules import RulesMixin
 from agi.dialogue.slotfill import SlotFillingMixin
 from agi.dialogue.spans import SpanKind, find_spans, masked
 from agi.dialogue.state import DialogueState, Pending
@@ -41,7 +42,7 @@ from agi.tickets import (
 )
 
 
-class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
+class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, RulesMixin):
     """One call's conversation. Pure: the clock is `now`, given at start."""
 
     def __init__(
@@ -293,26 +294,33 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             and asked_spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
             and self._extract(asked_spec, text, norm, True, []) is not None
         )
-        if (
+        # A question we cannot answer must not turn into an order line nor a free-text
+        # answer; what it says of the slots or of a change still counts ("can we do
+        # Sunday instead, same time?", "can it be with Ana instead of Marco?").
+        unanswered_question = (
             self._is_question(norm)
             and self._raw_text.rstrip().endswith(("?", "？"))
             and not (slot_answer and not norm.startswith(self._QUESTION_STARTS))  # "Ben?": a recogniser's rising tone
-            and not self._has_content_slots(norm)
             and not lexicon.contains(norm, lexicon.REQUEST[self.state.language] + lexicon.REQUEST["en"])
-        ):
-            # A question we cannot answer must not turn into an order line.
-            return self._not_understood()
-        changed = False if slot_answer else self._edit(order, notes)
+        )
+        changing = lexicon.contains(norm, lexicon.CHANGE[lang] + lexicon.CHANGE["en"])
+        changed = False if slot_answer or (unanswered_question and not changing) else self._edit(order, notes)
         refusal = None
         added: list[OrderLine] = []
-        if not changed and not slot_answer and self.pb.ticket.items and order:
+        if not changed and not slot_answer and not unanswered_question and self.pb.ticket.items and order:
             added, refusal = self._add_items(order, order, notes)
         if refusal is not None:
             return refusal
         before = dict(st.slots)
         got_slots = self._fill_slots(
-            text, norm, bool(changed or added), notes, asked_spec.id if slot_answer and asked_spec else None
+            text,
+            norm,
+            bool(changed or added or unanswered_question),
+            notes,
+            asked_spec.id if slot_answer and asked_spec else None,
         )
+        if unanswered_question and not (changed or got_slots):
+            return self._not_understood()
         heard = self._acknowledgement(before, bool(changed or added)) if got_slots and not self._slot_error else ""
         if lexicon.contains(norm, lexicon.DONE[lang]) or (st.asking == "more" and no and not added and not changed):
             if st.lines or not self.pb.ticket.items:
@@ -392,6 +400,8 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             return None
         if not self._CHANGE_A_VALUE.search(order) or self.mentions(order):
             return None
+        if not any(t.isdigit() or words_to_number(t) is not None for t in tokenize(order) if t not in ("a", "an")):
+            return None  # "can we do three nights instead?" says its own unit
         return spec
 
     def _is_menu_word(self, word: str) -> bool:
@@ -503,6 +513,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin):
             self._slot_error = None
             st.asking = self._slot_error_slot or st.asking
             return Reply(" ".join(lead + [error.text]), hints=self._hints())
+        broken = self._broken_rule()
+        if broken is not None:
+            return Reply(" ".join(lead + [broken.text]), hints=broken.hints)
 
         if self.pb.ticket.items and not st.lines:
             st.asking = "order"

@@ -42,7 +42,8 @@ NAME_INTROS_ASKED = {
 
 # Sounds before a bare name that are not part of it ("oh, Olivia", "uh, Henry").
 NAME_FILLERS = {"oh", "uh", "um", "umm", "ah", "er", "erm", "hmm", "well", "so", "i", "yeah", "ok", "okay", "sure", "eh",
-                "or", "and", "hi", "hey", "hello", "pues", "este", "嗯", "呃"}
+                "or", "and", "hi", "hey", "hello", "pues", "este", "嗯", "呃", "wait", "hold", "on", "actually", "sorry",
+                "no", "yes", "oops", "sí", "si"}
 
 # Words that end a name said mid-sentence ("name's Maria, pickup at 6", "put it under Nakamura he needs ...").
 NAME_STOP_WORDS = {

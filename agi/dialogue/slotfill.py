@@ -17,6 +17,7 @@ from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue import times as T
+from agi.dialogue.counts import UNIT_OF_SLOT, count_of
 from agi.dialogue.names import parse_name
 from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.replies import Reply
@@ -48,7 +49,10 @@ class SlotFillingMixin:
         correcting = lexicon.contains(norm, lexicon.CHANGE[st.language] + lexicon.REMOVE[st.language])
         asked_spec = self._slot_spec(asked)
         free_answer = asked_spec is not None and asked_spec.type == "text" and not correcting and not consumed
-        for spec in self.pb.ticket.slots:
+        # The name is read last: a turn that changed another value ("oh wait, it's five
+        # guests") is no bare answer to "may I have your name?".
+        ordered = sorted(self.pb.ticket.slots, key=lambda spec: spec.type == "name")
+        for spec in ordered:
             if spec.type == "text":
                 text_specs.append(spec)
                 continue
@@ -56,7 +60,8 @@ class SlotFillingMixin:
                 # "the screen stays black" describes the fault; it does not pick a repair,
                 # and "a fever since Saturday" sets no day
                 continue
-            value = self._extract(spec, text, norm, asked == spec.id, notes)
+            bare_answer = asked == spec.id and not (spec.type == "name" and (got or correcting or consumed))
+            value = self._extract(spec, text, norm, bare_answer, notes)
             if value is None:
                 continue
             if isinstance(value, Reply):
@@ -171,7 +176,9 @@ class SlotFillingMixin:
         if t == "service":
             return self._service_from(spec, norm, asked, notes)
         if t == "staff":
-            named = _staff_named(self.pb.schedule.staff, norm)
+            # Unasked, a staff member is named after "with" or a title: "Laura Chen" answering
+            # "may I have your name?" is the caller, not Nurse Practitioner Chen.
+            named = _staff_named(self.pb.schedule.staff, norm, anchored=not asked)
             if named is not None:
                 return self._check_staff(named)
             if _ANY_STAFF.search(norm) or "都可以" in norm or "谁都行" in norm:
@@ -205,32 +212,10 @@ class SlotFillingMixin:
             return current.date()
         return None
 
-    _UNITS = {
-        "guests": r"(?:people|persons|guests|guess|adults|personas|huéspedes|huespedes|位|个人|人)",
-        "nights": r"(?:nights?|ninth|noches?|晚上|晚|夜)",
-        "party_size": r"(?:people|persons|guests|guess|personas|位|人)",
-    }
-    # Counts a recogniser writes as the word they sound like, right before a
-    # unit: "for guests" is 4 guests, "make it for nights" 4 nights.
-    _SOUNDS_LIKE_COUNT = {"for": "4", "fore": "4", "to": "2", "too": "2", "won": "1", "ate": "8"}
-
     def _unit_for(self, spec: SlotSpec, norm: str) -> int | None:
-        """'for 2 nights, 3 guests' -> the number said right before the slot's unit."""
-        unit = self._UNITS.get(spec.id)
-        if unit is None:
-            return None
-        norm = re.sub(
-            rf"\b({'|'.join(self._SOUNDS_LIKE_COUNT)})\s+(?:a\s+)?(?={unit}\b)",
-            lambda m: self._SOUNDS_LIKE_COUNT[m.group(1)] + " ",
-            norm,
-        )
-        m = re.search(rf"([\w一二两三四五六七八九十]+)\s*{unit}", norm)
-        if m is None:
-            if spec.id == "party_size" and (m2 := re.search(r"party of (\w+)", norm)):
-                return S.words_to_number(m2.group(1)) if not m2.group(1).isdigit() else int(m2.group(1))
-            return None
-        word = m.group(1)
-        return int(word) if word.isdigit() else S.words_to_number(word)
+        """'for a week', 'five of us', '3 nights, 2 guests' -> the count of the slot's unit."""
+        unit = UNIT_OF_SLOT.get(spec.id)
+        return count_of(unit, norm) if unit is not None else None
 
     def _slot_label(self, spec: SlotSpec) -> str:
         return spec.id.replace("_", " ")
@@ -410,7 +395,12 @@ _TITLES = {"dr", "doctor", "doctora", "nurse", "practitioner", "np", "pa", "mr",
 _NOT_THIS_ONE = re.compile(r"\b(?:not|instead of|rather than|other than|en vez de|en lugar de|no)\s+(?:with\s+|con\s+)?$")
 
 
-def _staff_named(staff: list[Any], norm: str) -> Any | None:
+_STAFF_ANCHOR = re.compile(
+    r"\b(?:with|con|see|by|from|para ver a|dr|doctor|doctora|nurse|practitioner|np)\s+(?:(?:the|el|la|dr|doctor|doctora)\s+)?$"
+)
+
+
+def _staff_named(staff: list[Any], norm: str, anchored: bool = False) -> Any | None:
     """The staff member the caller asks for by a word of their name ("with Dr. Garcia",
     "con el doctor García", "Nurse Practitioner Chen"); one named after "instead of" or
     "not" is the one being dropped ("with Ana instead of Marco")."""
@@ -423,8 +413,9 @@ def _staff_named(staff: list[Any], norm: str) -> Any | None:
                 before = folded[: m.start()]
                 if not _NOT_THIS_ONE.search(before):
                     # "this is Ana, a haircut with Marco": the one after "with" is the stylist
-                    after_with = bool(re.search(r"\b(?:with|con|see|by|from|para ver a)\s+(?:\w+\s+){0,2}$", before))
-                    found.append((not after_with, m.start(), member))
+                    after_with = bool(_STAFF_ANCHOR.search(before))
+                    if after_with or not anchored:
+                        found.append((not after_with, m.start(), member))
     return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
