@@ -40,8 +40,9 @@ def parse_date(text: str, today: date) -> date | None:
         return today + timedelta(days=2)
     words = text.split()
     if any(w in ("tomorrow", "mañana", "manana") for w in words) or "明天" in text:
-        # "mañana" alone is tomorrow; "de la mañana" is the morning.
-        if not ("de la mañana" in text and words.count("mañana") == 1):
+        # "mañana" alone is tomorrow; "de la mañana", "en la mañana", "por la mañana" are the morning.
+        mornings = len(re.findall(r"\b(?:la|las) (?:mañana|manana)\b", text))
+        if words.count("mañana") + words.count("manana") > mornings or "tomorrow" in words or "明天" in text:
             return today + timedelta(days=1)
     if (
         any(w in ("today", "tonight", "hoy") for w in words)

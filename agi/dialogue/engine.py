@@ -16,11 +16,9 @@ from datetime import datetime
 from typing import Any, Callable
 
 from agi.catalog import Catalog
-from agi.dialogue import address as A
 from agi.dialogue import hints, lexicon, policy
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
-from agi.dialogue import times as T
 from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.edits import EditsMixin
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
@@ -277,13 +275,21 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         ):
             return Reply(P.say("what_else", lang), hints=self._hints())
 
+        split = self._questions_beside(text)
+        if split is not None:
+            return split
+
         detail = self._answer_detail(norm, order)
         if detail is not None:
             return self._large_order() or detail  # "ten large" to "what size?" can make it large
 
-        answer = self._question(norm)
-        if answer is not None:
-            return answer
+        # The answer to "what is it doing?" is a description, even when it has a word
+        # of a question in it ("it only lasts a couple of hours now").
+        asked_text = (spec := self._slot_spec(st.asking)) is not None and spec.type == "text"
+        if not asked_text or self._raw_text.rstrip().endswith(("?", "？")) or norm.startswith(self._QUESTION_STARTS):
+            answer = self._question(norm)
+            if answer is not None:
+                return answer
 
         notes: list[str] = []
         # The answer to "what's the address?" is not an order ("3000 24th street"),
@@ -404,6 +410,23 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
             return None  # "can we do three nights instead?" says its own unit
         return spec
 
+    def _questions_beside(self, text: str) -> Reply | None:
+        """'do you guys have parking? I want a blowout with Marco Saturday at 11', 'my laptop
+        screen is cracked, how much is it to replace it?': the rest of the turn is taken
+        as any turn, then the questions are answered (after, so "it" is what was just said)."""
+        clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+        if len(clauses) < 2:
+            return None
+        asked = [c for c in clauses if self.trial()._question(lexicon.normalise(c)) is not None]
+        rest = " ".join(c for c in clauses if c not in asked)
+        if not asked or not lexicon.normalise(rest):
+            return None
+        reply = self._turn(rest, lexicon.normalise(rest))
+        answers = [self._question(lexicon.normalise(c), then="") for c in asked]
+        said = [a.text.strip() for a in answers if a is not None and a.understood]
+        reply.text = " ".join([*said, reply.text])
+        return reply
+
     def _is_menu_word(self, word: str) -> bool:
         return bool(self.matcher().find(word))
 
@@ -442,14 +465,19 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         said = lexicon.contains(norm, lexicon.REQUEST[lang]) or lexicon.contains(norm, lexicon.REQUEST["en"])
         return bool(said) and bool(self.mentions(norm))
 
-    def _has_content_slots(self, norm: str) -> bool:
-        return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
-
     def _has_content(self, norm: str) -> bool:
-        """Does a yes/no answer also carry items, slot values or edits?"""
+        """Does a yes/no answer also carry items, slot values or edits ("no wait, make it
+        the morning", "yes, and a coke")?"""
         if self.mentions(norm):
             return True
-        return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
+        return self._says_a_value(norm)
+
+    def _says_a_value(self, norm: str) -> bool:
+        """Whether the words would set or change a slot (tried on a copy of the call)."""
+        trial = self.trial()
+        before = dict(trial.state.slots)
+        trial._fill_slots(self._raw_text or norm, norm, True, [])
+        return trial.state.slots != before or trial._slot_error is not None
 
     def _answer_pending(self, norm: str, yes: bool, no: bool) -> Reply | None:
         st = self.state
@@ -830,6 +858,10 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         if st.asking == "more":
             return hints.limit(hints.done_words(lang) + order)
         return hints.limit(order)
+
+
+# Where a turn's sentences and clauses part: a question beside the rest of the turn.
+_CLAUSE = re.compile(r"(?<=[?？])\s*|(?<=[.!。！])\s+|,\s+|，")
 
 
 def _with_acknowledgement(text: str, heard: str, notes: list[str], after_first: bool, chinese: bool) -> str:

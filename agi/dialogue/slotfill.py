@@ -48,7 +48,10 @@ class SlotFillingMixin:
         text_specs = []
         correcting = lexicon.contains(norm, lexicon.CHANGE[st.language] + lexicon.REMOVE[st.language])
         asked_spec = self._slot_spec(asked)
-        free_answer = asked_spec is not None and asked_spec.type == "text" and not correcting and not consumed
+        # "the switch clicks but the light doesn't come on" describes the fault: a change
+        # word counts with a word that puts something right ("sorry, it's actually a tablet").
+        correcting = correcting and bool(_CORRECTING.search(norm))
+        free_answer = asked_spec is not None and asked_spec.type == "text" and not consumed and not correcting
         # The name is read last: a turn that changed another value ("oh wait, it's five
         # guests") is no bare answer to "may I have your name?".
         ordered = sorted(self.pb.ticket.slots, key=lambda spec: spec.type == "name")
@@ -79,6 +82,7 @@ class SlotFillingMixin:
                 st.slots[spec.id] = text.strip()
                 got = True
         self._address_means_delivery()
+        self._services_follow_device(notes)
         return got
 
     def _address_means_delivery(self) -> None:
@@ -237,10 +241,14 @@ class SlotFillingMixin:
         category = self.pb.ticket.service_category
         tokens = tokenize(norm)
         chosen: list[Item] = []
+        device_words = self._device_words()
         for m in self.mentions(norm, ("item",)):
             item = self.catalog.item(m.item_id) if m.item_id else None
             if item is None or (category is not None and item.category != category):
                 continue
+            if set(tokenize(m.text)) <= device_words:
+                continue  # "my iPad won't charge": the device, not an iPad screen
+            item = self._for_device(item)
             before = " ".join(tokens[max(0, m.start - 3) : m.start])
             if lexicon.contains(before, lexicon.REMOVE[lang] + lexicon.REMOVE["en"]) or re.search(
                 r"\b(not|instead of|rather than|en vez de|en lugar de)\b", before
@@ -263,6 +271,49 @@ class SlotFillingMixin:
         if ids == current:
             return st.slots.get(spec.id)  # said again ("just the gel manicure"): understood, nothing changes
         return ids[0] if len(ids) == 1 else ids
+
+    def _device_spec(self) -> SlotSpec | None:
+        """The choice slot whose choices name the catalog's services ("phone" in "phone
+        battery replacement"): the device a repair is priced for."""
+        names = {w for i in self.catalog.items for w in tokenize(i.name)}
+        return next(
+            (s for s in self.pb.ticket.slots if s.type == "choice" and sum(c in names for c in s.choices) >= 2), None
+        )
+
+    def _device_words(self) -> set[str]:
+        spec = self._device_spec()
+        if spec is None:
+            return set()
+        words: set[str] = set()
+        for choice in spec.choices:
+            for form in (choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())):
+                words.update(tokenize(form))
+        return words
+
+    def _for_device(self, item: Item) -> Item:
+        """The same service for the device said: a MacBook's battery is the laptop battery
+        replacement, not the phone one (the item named alike with the device word swapped)."""
+        spec = self._device_spec()
+        device = self.state.slots.get(spec.id) if spec is not None else None
+        if spec is None or not isinstance(device, str):
+            return item
+        words = tokenize(item.name)
+        named = [w for w in words if w in spec.choices]
+        if not named or device in named:
+            return item
+        wanted = [device if w in named else w for w in words]
+        return next((i for i in self.catalog.items if tokenize(i.name) == wanted and i.available), item)
+
+    def _services_follow_device(self, notes: list[str]) -> None:
+        """A device corrected after the service was chosen ("wait, it's my laptop") moves
+        the service to that device's, said back with its price."""
+        spec = self._service_spec()
+        if spec is None:
+            return
+        ids = service_ids(self.state.slots.get(spec.id))
+        moved = [self._for_device(self.catalog.item(i)).id if self.catalog.item(i) else i for i in ids]
+        if moved != ids:
+            self.state.slots[spec.id] = moved[0] if len(moved) == 1 else moved
 
     def _check_staff(self, member: Any) -> str | Reply:
         """Staff who do not offer every chosen service are not booked for them."""
@@ -377,6 +428,12 @@ class SlotFillingMixin:
     def _first_missing_slot_id(self) -> str | None:
         missing = self._missing_slots()
         return missing[0].id if missing else None
+
+
+_CORRECTING = re.compile(
+    r"\b(?:actually|sorry|wait|i mean|instead|rather|not the|not my|not a|make it|make that|change it|"
+    r"mejor|perdón|perdon|en realidad|quise decir)\b|不是|其实|改成"
+)
 
 
 def service_ids(value: Any) -> list[str]:

@@ -87,7 +87,7 @@ _ZH_CLOCK = re.compile(r"(上午|早上|中午|下午|晚上)?([零一二两三�
 _ZH_IN = re.compile(r"([零一二两三四五六七八九十\d]{1,3}|半)(个)?(分钟|小时)(以?后|之后)")
 # The part of the day, said anywhere in the turn: "tomorrow morning at 7:15", "around 4 this afternoon".
 _GREETING = re.compile(r"\bgood (?:morning|afternoon|evening)\b|\bbuenas tardes\b|\bbuenas noches\b|\bbuenos días\b")
-_MORNING = re.compile(r"\b(?:morning|this morning|in the morning|de la mañana|por la mañana|de la manana)\b|上午|早上")
+_MORNING = re.compile(r"\b(?:morning|this morning|in the morning|(?:de|por|en) la (?:mañana|manana))\b|上午|早上")
 _AFTERNOON = re.compile(
     r"\b(?:afternoon|evening|tonight|this evening|de la tarde|por la tarde|de la noche|por la noche|esta noche)\b"
     r"|下午|晚上|今晚"
