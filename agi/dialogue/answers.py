@@ -115,6 +115,7 @@ class AnswersMixin:
                 return Reply(P.say("so_far", lang, items=items, total=total, next=nxt))
             return self._not_understood()
         line = result.lines[0].line.model_copy(update={"quantity": 1})
+        self.state.topic = line.catalog_id
         priced = price_ticket(Ticket(items=[line]), self.catalog)
         item = self.catalog.item(line.catalog_id)
         if item is not None and item.variations and line.variation_id is None:
@@ -162,7 +163,10 @@ class AnswersMixin:
 
     def _mentioned_item(self, norm: str) -> Item | None:
         for m in self.mentions(norm, ("item",)):
-            return self.catalog.item(m.item_id) if m.item_id else None
+            item = self.catalog.item(m.item_id) if m.item_id else None
+            if item is not None:
+                self.state.topic = item.id
+            return item
         return None
 
     def _default_modifiers(self, item: Item) -> str:

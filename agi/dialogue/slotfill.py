@@ -167,16 +167,7 @@ class SlotFillingMixin:
                 )
             return n
         if t == "choice":
-            folded = f" {lexicon.fold(norm)} "
-            for choice in spec.choices:
-                forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
-                for form in forms:
-                    f = lexicon.fold(form.lower())
-                    if not asked and D.parse_date(f, self.now.date()) is not None:
-                        continue  # "mañana" is tomorrow unless the morning is what was asked
-                    if (lexicon.has_cjk(f) and f in folded) or re.search(rf"\b{re.escape(f)}s?\b", folded):
-                        return choice
-            return None
+            return self._choice_said(spec, norm, asked)
         if t == "service":
             return self._service_from(spec, norm, asked, notes)
         if t == "staff":
@@ -185,7 +176,7 @@ class SlotFillingMixin:
             named = _staff_named(self.pb.schedule.staff, norm, anchored=not asked)
             if named is not None:
                 return self._check_staff(named)
-            if _ANY_STAFF.search(norm) or "都可以" in norm or "谁都行" in norm:
+            if _ANY_STAFF.search(norm) or (asked and _ANY_STAFF_ASKED.search(norm)) or "都可以" in norm or "谁都行" in norm:
                 return "any"
             member = _staff_by_sound(self.pb.schedule.staff, norm, asked)
             return self._check_staff(member) if member is not None else None
@@ -216,6 +207,24 @@ class SlotFillingMixin:
             return current.date()
         return None
 
+    def _choice_said(self, spec: SlotSpec, norm: str, asked: bool) -> str | None:
+        """The choice named last that is not being dropped: "it's my laptop, not my phone"
+        is the laptop; "mañana" is the morning only when the morning is what was asked."""
+        folded = f" {lexicon.fold(norm)} "
+        said: list[tuple[int, str]] = []
+        for choice in spec.choices:
+            forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
+            for form in forms:
+                f = lexicon.fold(form.lower())
+                if not asked and D.parse_date(f, self.now.date()) is not None and not f.startswith(("en ", "de ", "por ")):
+                    continue
+                if lexicon.has_cjk(f):
+                    hits = [m.start() for m in re.finditer(re.escape(f), folded)]
+                else:
+                    hits = [m.start() for m in re.finditer(rf"\b{re.escape(f)}s?\b", folded)]
+                said += [(at, choice) for at in hits if not _NOT_THIS_ONE.search(folded[:at].rstrip() + " ")]
+        return max(said)[1] if said else None
+
     def _unit_for(self, spec: SlotSpec, norm: str) -> int | None:
         """'for a week', 'five of us', '3 nights, 2 guests' -> the count of the slot's unit."""
         unit = UNIT_OF_SLOT.get(spec.id)
@@ -241,6 +250,7 @@ class SlotFillingMixin:
         category = self.pb.ticket.service_category
         tokens = tokenize(norm)
         chosen: list[Item] = []
+        said_as: dict[str, set[str]] = {}  # item id -> the words it was named by
         device_words = self._device_words()
         for m in self.mentions(norm, ("item",)):
             item = self.catalog.item(m.item_id) if m.item_id else None
@@ -254,16 +264,26 @@ class SlotFillingMixin:
                 r"\b(not|instead of|rather than|en vez de|en lugar de)\b", before
             ):
                 continue
+            said_as.setdefault(item.id, set()).update(tokenize(m.text))
             if item not in chosen:
                 chosen.append(item)
+        # "a haircut ... a kids haircut": the plain word is the kids haircut said first
+        chosen = [i for i in chosen if not any(o is not i and said_as[i.id] < said_as[o.id] for o in chosen)]
+        if not chosen and self.state.topic is not None and _ONE_OF_THOSE.search(norm):
+            topic = self.catalog.item(self.state.topic)  # "how much is a men's haircut?" ... "book me one"
+            chosen = [topic] if topic is not None and (category is None or topic.category == category) else []
         if not chosen:
             return None
         missing = next((item for item in chosen if not item.available), None)
         if missing is not None:
             alt = self._alternative(missing)
+            if alt is not None and self._names_other_device(alt):
+                alt = None  # no laptop screen for a cracked iPad
+            if alt is None or len(chosen) > 1:
+                # nothing like it to offer: the caller hears so and is asked what else
+                return Reply(f"{self._unavailable_text(missing)} {self._ask(spec)}")
             notes.append(self._unavailable_text(missing, alt))
-            if alt is not None and len(chosen) == 1:
-                st.pending = Pending("service", rule_id=f"{spec.id}={alt.id}")
+            st.pending = Pending("service", rule_id=f"{spec.id}={alt.id}")
             return None
         ids = [item.id for item in chosen]
         if adding and not only and not correcting:
@@ -302,7 +322,14 @@ class SlotFillingMixin:
         if not named or device in named:
             return item
         wanted = [device if w in named else w for w in words]
-        return next((i for i in self.catalog.items if tokenize(i.name) == wanted and i.available), item)
+        # the device's own, even when it is 86'd: the caller then hears so, and what else can be done
+        return next((i for i in self.catalog.items if tokenize(i.name) == wanted), item)
+
+    def _names_other_device(self, item: Item) -> bool:
+        spec = self._device_spec()
+        device = self.state.slots.get(spec.id) if spec is not None else None
+        named = [w for w in tokenize(item.name) if spec is not None and w in spec.choices]
+        return bool(named) and isinstance(device, str) and device not in named
 
     def _services_follow_device(self, notes: list[str]) -> None:
         """A device corrected after the service was chosen ("wait, it's my laptop") moves
@@ -436,6 +463,10 @@ _CORRECTING = re.compile(
 )
 
 
+_ONE_OF_THOSE = re.compile(r"\b(?:book me one|book one|one of those|that one|i'll take it|i'll take one|let's do it|"
+                           r"let's do that|book it|i'll do it|i'll have that|sign me up|reserve one)\b|\bone\b")
+
+
 def service_ids(value: Any) -> list[str]:
     """The service slot's value as a list: one id, or several in the order said."""
     if isinstance(value, str):
@@ -444,12 +475,16 @@ def service_ids(value: Any) -> list[str]:
 
 
 _ANY_STAFF = re.compile(
-    r"\b(?:any|anyone|anybody|no preference|whoever|whoever's|doesn't matter|don't mind|either|either one|"
+    r"\b(?:anyone|anybody|no preference|whoever|whoever's|doesn't matter|don't mind|either one|any of them|"
     r"first available|whoever is free|cualquiera|quien sea|me da igual|no importa)\b"
 )
+# Words that mean anyone only as the answer to "with whom?" ("any sick visits on Saturday?" asks no stylist).
+_ANY_STAFF_ASKED = re.compile(r"\b(?:any|either|both)\b")
 # Words of a staff member's name that do not tell one from another ("Dr. Garcia", "Nurse Practitioner Chen").
 _TITLES = {"dr", "doctor", "doctora", "nurse", "practitioner", "np", "pa", "mr", "mrs", "ms", "miss", "md", "rn"}
-_NOT_THIS_ONE = re.compile(r"\b(?:not|instead of|rather than|other than|en vez de|en lugar de|no)\s+(?:with\s+|con\s+)?$")
+_NOT_THIS_ONE = re.compile(
+    r"\b(?:not|instead of|rather than|other than|en vez de|en lugar de|no)\s+(?:with\s+|con\s+|my\s+|the\s+|a\s+|an\s+|mi\s+|el\s+|la\s+)?$|不是$"
+)
 
 
 _STAFF_ANCHOR = re.compile(

@@ -40,6 +40,8 @@ class DialogueState:
     # What the caller set or changed last: "line" or a slot id. "Make it eight"
     # changes that: the time just moved, or the quantity of the line just said.
     focus: str | None = None
+    # The item the caller last asked about ("how much is a men's haircut?"): "book me one".
+    topic: str | None = None
 
     def touch(self, index: int) -> None:
         self.last_line = index
