@@ -87,7 +87,7 @@ def parse_name(text: str, language: str, asked: bool) -> str | None:
         for clause in clauses:
             for m in re.finditer(pattern, clause):
                 name = _clean_name(m.group(1), language)
-                if name and (not opening or _plausible(name)):
+                if name and (not opening or _plausible(name, m.group(1))):
                     return name
     if asked and clauses:
         return _bare_name(clauses, language)
@@ -116,13 +116,22 @@ def _bare_name(clauses: list[str], language: str) -> str | None:
 _POLITE = {"please", "thanks", "thank", "you", "thx", "gracias", "por", "favor"}
 
 
-def _plausible(name: str) -> bool:
+def _plausible(name: str, said: str) -> bool:
     """A word after "I'm" / "this is" that is a name, not how the caller is ("I'm craving
-    pizza", "I'm interested", "it's Tuesday")."""
+    pizza", "I'm interested", "it's Tuesday", "I'm due for my physical"): a name ends its
+    clause or is followed by a word that goes on after a name ("I'm Pat and ...")."""
     first = name.split()[0].lower()
     if len(first) > 5 and first.endswith(("ing", "ed", "ly")):
         return False
-    return first not in _DAY_WORDS
+    after = said.split()[len(name.split()) :]
+    return first not in _DAY_WORDS and (not after or after[0] in _AFTER_A_NAME)
+
+
+# Words that follow a name said in passing ("this is Jamie calling", "I'm Pat and I'd like", "it's Omar here").
+_AFTER_A_NAME = {
+    "and", "here", "calling", "again", "speaking", "from", "i", "i'd", "i'm", "i'll", "i've", "could", "can",
+    "would", "we", "just", "um", "uh", "please", "y", "so", "thanks", "hi", "hello", "with",
+}
 
 
 _DAY_WORDS = {
