@@ -72,7 +72,8 @@ def find_address(text: str, is_menu_word: Callable[[str], bool] | None = None) -
     A "street name" made only of menu words is an order ("2 large pepperoni ct ..."), not an address."""
     for m in _STREET.finditer(text):
         name = m.group(2).split()[:-1]
-        if is_menu_word is not None and name and all(is_menu_word(w) for w in name):
+        small = len(m.group(1)) <= 2 or not m.group(1)[:1].isdigit()
+        if is_menu_word is not None and small and name and all(is_menu_word(w) for w in name):
             continue
         return _with_tail(text, m.start(), m.end())
     m2 = _CALLE.search(text)

@@ -255,7 +255,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         # counts of people or nights and days of the month are taken out.
         order, norm = self._order_words(norm)
         if st.pending is not None:
-            reply = self._answer_pending(order, yes, no)
+            reply = self._answer_pending(norm, order, yes, no)
             if reply is not None:
                 # "yes" to "did you say 20 large lattes?" can make the order large.
                 return (None if self.finished else self._large_order()) or reply
@@ -294,12 +294,10 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         notes: list[str] = []
         # The answer to "what's the address?" is not an order ("3000 24th street"),
         # nor is "make it eight" when the time is what the caller just moved.
-        asked_spec = self._slot_spec(st.asking) or self._focus_slot(order)
-        slot_answer = (
-            asked_spec is not None
-            and asked_spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
-            and self._extract(asked_spec, text, norm, True, []) is not None
-        )
+        asked_spec = self._slot_spec(st.asking)
+        slot_answer = self._answers_slot(asked_spec, text, norm)
+        if not slot_answer and (focus := self._focus_slot(order)) is not None:
+            asked_spec, slot_answer = focus, self._answers_slot(focus, text, norm)
         # A question we cannot answer must not turn into an order line nor a free-text
         # answer; what it says of the slots or of a change still counts ("can we do
         # Sunday instead, same time?", "can it be with Ana instead of Marco?").
@@ -391,6 +389,14 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         score, index = max(scored, default=(0, -1))
         return options[index] if score > 0 else None
 
+    def _answers_slot(self, spec: SlotSpec | None, text: str, norm: str) -> bool:
+        """Whether the words are an answer to this slot's question (a trial read)."""
+        return (
+            spec is not None
+            and spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
+            and self.trial()._extract(spec, text, norm, True, []) is not None
+        )
+
     _CHANGE_A_VALUE = re.compile(
         r"^(?:no |oh |wait |sorry |um |uh )*(?:actually |make (?:it|that) |change (?:it|that) to |how about |what about "
         r"|let's say |let's do |can we do |mejor |que sea |mejor a las |改成|改到|换成)|\binstead\b|\brather\b"
@@ -479,7 +485,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         trial._fill_slots(self._raw_text or norm, norm, True, [])
         return trial.state.slots != before or trial._slot_error is not None
 
-    def _answer_pending(self, norm: str, yes: bool, no: bool) -> Reply | None:
+    def _answer_pending(self, norm: str, order: str, yes: bool, no: bool) -> Reply | None:
+        """The answer to the yes/no (or which-one) question in flight; `order` is the
+        turn without its times, addresses and numbers of other things."""
         st = self.state
         pending = st.pending
         assert pending is not None
@@ -488,7 +496,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
                 st.pending = None
                 st.slots["phone"] = self.caller
                 return self._next()
-            phone = S.parse_phone(norm)
+            phone = self._phone_number(S.parse_phone(norm))
             st.pending = None
             if phone:
                 st.slots["phone"] = phone
@@ -500,14 +508,14 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
             return None
         if pending.kind == "which":
             st.pending = None
-            parsed = parse_order(norm, self.catalog, st.language).lines
+            parsed = parse_order(order, self.catalog, st.language).lines
             merged = self._merge_which(parsed, pending.lines)
             if merged is not None:
                 self._append([merged])
                 return self._next(added=[merged])
             if parsed:
                 return None  # a whole new order line: handled as such
-            picked = self._pick_option(norm, pending.lines)
+            picked = self._pick_option(order, pending.lines)
             if picked is not None:
                 self._append([picked])
                 return self._next(added=[picked])

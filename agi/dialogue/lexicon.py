@@ -223,7 +223,8 @@ QUESTION_SO_FAR = {
 PICKUP = {
     "en": ("pickup", "pick up", "pick it up", "picking up", "collect", "collection", "carry out", "carryout",
            "take out", "takeout", "to go", "come get", "come by", "grab it", "swing by"),
-    "es": ("recoger", "para llevar", "paso a recoger", "lo recojo", "la recojo", "pasar por"),
+    "es": ("recoger", "para llevar", "paso a recoger", "lo recojo", "la recojo", "las recojo", "los recojo", "pasar por",
+           "recogerlo", "recogerla", "recogerlos", "recogerlas", "paso por", "voy por"),
     "zh": ("自取", "来拿", "外带", "打包", "自己取"),
 }
 DELIVERY = {

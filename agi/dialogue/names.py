@@ -68,6 +68,7 @@ NOT_NAMES = {
     "my", "your", "our", "his", "her", "their", "what", "how", "who", "why", "where", "when", "can", "could",
     "please", "thanks", "thank", "hi", "hello", "hey", "sick", "tired", "feeling", "pregnant", "diabetic",
     "over", "under", "out", "up", "down", "off", "gluten", "lactose", "two", "dine", "takeout", "carryout",
+    "todo", "nada", "eso", "bien", "listo", "correcto", "perfecto", "due", "been", "being", "going", "gonna",
 }
 # Chinese words that end a name run ("我叫王明要两份" is 王明).
 _ZH_AFTER_NAME = "要想点订买的，,。在给来和"

@@ -119,13 +119,16 @@ class SlotFillingMixin:
         if t == "phone":
             if lexicon.contains(norm, lexicon.CALLER_ID_OK[lang]) and self.caller:
                 return self.caller
-            return S.parse_phone(norm) if (asked or "number" in norm or "número" in norm or "电话" in norm) else None
+            said = asked or "number" in norm or "número" in norm or "电话" in norm
+            return self._phone_number(S.parse_phone(norm)) if said else None
         if t == "time":
             if lexicon.contains(norm, lexicon.ASAP[lang]) and (asked or "ready" in norm or "soon" in norm):
                 return "asap"
             said = T.parse_time_of_day(norm) or (T.bare_time(norm) if asked else None)
             if said is None:
+                self._remember_day_said(spec, norm)  # "can I order for tomorrow morning?"
                 return None
+            said = T.with_ampm(said, self.state.slots.get(f"_{spec.id}_ampm"))
             said_day = D.parse_date(norm, self.now.date())
             day = said_day or self.state.slots.get(f"_{spec.id}_day") or self._day_already_given(spec)
             if said_day is not None:
@@ -145,10 +148,11 @@ class SlotFillingMixin:
                 # "can we do Sunday instead, same time?": the day moves, the time stays
                 said = T.TimeOfDay(current.hour, current.minute, "am" if current.hour < 12 else "pm")
             if said is None:
-                self.state.slots[f"_{spec.id}_day"] = day
+                self._remember_day_said(spec, norm)
                 # "Friday" (or "Friday at 90", a time misheard) to "what day and
                 # time?": the day is taken and only the time is asked for.
-                return Reply(self._time_on_question(day)) if asked else None
+                return Reply(self._time_on_question(day)) if asked and day is not None else None
+            said = T.with_ampm(said, self.state.slots.get(f"_{spec.id}_ampm"))
             on = day or partial or self._day_already_given(spec)
             if day is not None:
                 # a day said with a time that is refused stays for the next try ("ten in the morning then")
@@ -186,6 +190,18 @@ class SlotFillingMixin:
             return None
         return None
 
+    def _phone_number(self, digits: str | None) -> str | None:
+        """A number said as the caller ID would carry it: '802 555 0199' is +18025550199 where
+        the caller or the business is in the North American numbering plan."""
+        if digits is None or digits.startswith("+"):
+            return digits
+        nanp = (self.caller or "").startswith("+1") or str(self.pb.business.tz).startswith("America/")
+        if nanp and len(digits) == 10:
+            return "+1" + digits
+        if nanp and len(digits) == 11 and digits.startswith("1"):
+            return "+" + digits
+        return digits
+
     def _outside_area_text(self, place: str) -> str:
         """'We don't deliver to Naperville', with the area served and what the caller can do instead."""
         lang = self.state.language
@@ -198,6 +214,16 @@ class SlotFillingMixin:
         else:
             key = "outside_area_only"
         return P.say(key, lang, place=place, area=area)
+
+    def _remember_day_said(self, spec: SlotSpec, norm: str) -> None:
+        """A day or part of the day said before the time ("for tomorrow morning"), kept
+        for when the time comes ("around seven fifteen" is then 7:15 tomorrow morning)."""
+        day = D.parse_date(norm, self.now.date())
+        if day is not None:
+            self.state.slots[f"_{spec.id}_day"] = day
+        part = T.daypart(norm)
+        if part is not None:
+            self.state.slots[f"_{spec.id}_ampm"] = part
 
     def _day_already_given(self, spec: SlotSpec) -> Any:
         """The day of the time already taken: "tomorrow at 3", then "change it to 4",
@@ -443,7 +469,9 @@ class SlotFillingMixin:
                 continue
             if any(str(self._slot_value_text(self.state.slots.get(k))) != v for k, v in spec.when.items()):
                 continue
-            required = spec.required or (spec.type == "time" and self.state.closed_now)
+            # a pickup time is asked when the shop is closed now, or a day was said without one
+            day_said = self.state.slots.get(f"_{spec.id}_day") not in (None, self.now.date())
+            required = spec.required or (spec.type == "time" and (self.state.closed_now or day_said))
             if required:
                 out.append(spec)
         return out

@@ -61,11 +61,11 @@ _MINUTE_WORDS = {
 _CLOCK = re.compile(rf"\b(\d{{1,2}})[:.](\d{{2}})\s*({_AMPM})?")
 _HOUR_AMPM = re.compile(rf"\b(\d{{1,2}})\s*({_AMPM}|o'?clock)(?!\w)")
 _AT_HOUR = re.compile(
-    r"\b(?:at|around|by|about|a las|a la)\s+(\d{1,2})\b(?![:.]\d)"
+    r"\b(?:at|around|by|about|a las|a la|para las|para la)\s+(\d{1,2})\b(?![:.]\d)"
     r"(?!\s*(?:minutes|mins|pizzas|people|persons|guests|of us|nights))"
 )
 _WORD_CLOCK = re.compile(
-    rf"\b(at|around|by|about|a las|a la)?\s*\b({_HOUR_WORDS})\b(?:\s+({_MINUTES_SAID}))?(?:\s*({_AMPM})(?!\w))?"
+    rf"\b(at|around|by|about|a las|a la|para las|para la)?\s*\b({_HOUR_WORDS})\b(?:\s+({_MINUTES_SAID}))?(?:\s*({_AMPM})(?!\w))?"
 )
 # "twenty past eight", "ten to seven", "quarter to 7", "half past six", "veinte para las ocho"
 _PAST_TO = re.compile(
@@ -213,14 +213,24 @@ def parse_time_of_day(text: str) -> Said | None:
 
 
 def _with_daypart(value: Said, text: str) -> Said:
-    if not isinstance(value, TimeOfDay) or value.ampm is not None or value.hour > 12:
-        return value
+    return with_ampm(value, daypart(text))
+
+
+def daypart(text: str) -> str | None:
+    """'am' or 'pm' when the part of the day is said ("tomorrow morning", "this afternoon")."""
     text = _GREETING.sub(" ", text)  # "good afternoon! a manicure around eleven" is 11 am
     if _AFTERNOON.search(text):
-        return TimeOfDay(value.hour, value.minute, "pm")
+        return "pm"
     if _MORNING.search(text):
-        return TimeOfDay(value.hour, value.minute, "am")
-    return value
+        return "am"
+    return None
+
+
+def with_ampm(value: Said, ampm: str | None) -> Said:
+    """The time with the part of the day said elsewhere, when the time itself did not say."""
+    if ampm is None or not isinstance(value, TimeOfDay) or value.ampm is not None or value.hour > 12:
+        return value
+    return TimeOfDay(value.hour, value.minute, ampm)
 
 
 def bare_time(text: str) -> Said | None:
