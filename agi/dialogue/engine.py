@@ -21,6 +21,7 @@ from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.edits import EditsMixin
+from agi.dialogue.invariant import Said, check_commit
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
 from agi.dialogue.nlu_result import ParsedLine
 from agi.dialogue.nlu_text import plural_variants, tokenize
@@ -105,6 +106,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
         if self.finished:
             return Reply("", understood=False)
         self.state.turns += 1
+        self.state.heard.append(text)
         self.state.silences = 0
         self._follow_language(text, language)
         norm = lexicon.normalise(text)
@@ -234,9 +236,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
 
     def _put_right(self, said: str, said_norm: str, back_to: DialogueState) -> Reply:
         """The conversation as it was at `back_to`, then `said` heard there."""
-        counters = (self.state.turns, self.state.nonsense, self.state.language)
+        counters = (self.state.turns, self.state.nonsense, self.state.language, self.state.heard)
         self.state = copy.deepcopy(back_to)
-        self.state.turns, self.state.nonsense, self.state.language = counters
+        self.state.turns, self.state.nonsense, self.state.language, self.state.heard = counters
         if not said_norm:
             return Reply(P.say("sorry_again", self.state.language, again=self._question_text()), hints=self._hints())
         reply = self._turn(said, said_norm)  # the overriding rules have seen these words already
@@ -790,6 +792,12 @@ class DialogueEngine(AnswersMixin, EditsMixin, SlotFillingMixin, ReadbackMixin, 
 
     def _commit(self) -> Reply:
         ticket = self._priced()
+        said = Said(tuple(self.state.heard), self.caller, self.now.date())
+        types = {s.id: s.type for s in self.pb.ticket.slots}
+        problems = check_commit(ticket, self.state.read_back, said, self.catalog, types)
+        if problems:
+            # A ticket that is not what the caller said is a bug: a person takes the call.
+            return self._transfer("commit check failed: " + "; ".join(map(str, problems)), None, "transfer_escalate")
         self.state.asking = None
         return Reply("", Action("commit", "caller confirmed", ticket=ticket))
 

@@ -42,6 +42,11 @@ class DialogueState:
     focus: str | None = None
     # The item the caller last asked about ("how much is a men's haircut?"): "book me one".
     topic: str | None = None
+    # Everything the caller said, as heard (kept through corrections): what a ticket's values
+    # are checked against before the commit (invariant.check_commit).
+    heard: list[str] = field(default_factory=list)
+    # The ticket as last read back (Ticket.to_public()): a commit must be exactly this.
+    read_back: dict[str, Any] | None = None
 
     def touch(self, index: int) -> None:
         self.last_line = index
