@@ -52,6 +52,8 @@ PAGE = 100
 
 class CloverAdapter:
     name = "clover"
+    # pos.credentials.<Playbook stem>.<name> in the worker config, else this environment variable.
+    credentials = {"api_token": "CLOVER_API_TOKEN", "webhook_auth_code": "CLOVER_WEBHOOK_AUTH_CODE"}
     capabilities = Capabilities(bookings=False, deferred_payment=True, native_idempotency=False,
                                 channel_tag="order_type", catalog_webhooks=True)
 
@@ -63,8 +65,8 @@ class CloverAdapter:
         self.merchant = s.require("merchant_id")
         self.channel = channel
         self.currency = currency
-        self.token = s.secret("api_token", "CLOVER_API_TOKEN")
-        self.auth_code = s.secret("webhook_auth_code", "CLOVER_WEBHOOK_AUTH_CODE", required=False)
+        self.token = s.secret("api_token", self.credentials["api_token"])
+        self.auth_code = s.secret("webhook_auth_code", self.credentials["webhook_auth_code"], required=False)
         # Where the reference goes: `note` (documented orderCart field) or an Order
         # field whose use in orderCart is [UNCONFIRMED] (externalReferenceId, title).
         self.reference_field = s.get("reference_field", "note")

@@ -56,6 +56,12 @@ PAGE = 200
 
 class EposNowAdapter:
     name = "eposnow"
+    # pos.credentials.<Playbook stem>.<name> in the worker config, else this environment variable.
+    credentials = {
+        "api_key": "EPOSNOW_API_KEY",
+        "api_secret": "EPOSNOW_API_SECRET",
+        "webhook_secret": "EPOSNOW_WEBHOOK_SECRET",
+    }
     capabilities = Capabilities(bookings=False, deferred_payment=True, native_idempotency=False,
                                 channel_tag="detail_field", catalog_webhooks=False)
 
@@ -67,10 +73,10 @@ class EposNowAdapter:
         self.channel = channel
         self.currency = currency
         self.tz = ZoneInfo(tz)
-        key = s.secret("api_key", "EPOSNOW_API_KEY")
-        secret = s.secret("api_secret", "EPOSNOW_API_SECRET")
+        key = s.secret("api_key", self.credentials["api_key"])
+        secret = s.secret("api_secret", self.credentials["api_secret"])
         self._auth = "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
-        self.webhook_secret = s.secret("webhook_secret", "EPOSNOW_WEBHOOK_SECRET", required=False)
+        self.webhook_secret = s.secret("webhook_secret", self.credentials["webhook_secret"], required=False)
         self.webhook_header = s.get("webhook_signature_header", "X-EposNow-Signature").lower()  # [UNCONFIRMED]
         self.price_list = s.get("price_list", "eat_out")  # take-away price for phone orders
         self.http = VendorHttp(self.name, s.get("base_url", BASE_URL), lambda: {"Authorization": self._auth},

@@ -48,6 +48,8 @@ def _iso(dt: datetime) -> str:
 
 class LoyverseAdapter:
     name = "loyverse"
+    # pos.credentials.<Playbook stem>.<name> in the worker config, else this environment variable.
+    credentials = {"access_token": "LOYVERSE_ACCESS_TOKEN", "client_secret": "LOYVERSE_CLIENT_SECRET"}
     capabilities = Capabilities(bookings=False, deferred_payment=False, native_idempotency=False,
                                 channel_tag="native", catalog_webhooks=True)
 
@@ -59,8 +61,8 @@ class LoyverseAdapter:
         self.store = s.require("store_id")
         self.channel = channel
         self.currency = currency
-        self.token = s.secret("access_token", "LOYVERSE_ACCESS_TOKEN")
-        self.webhook_secret = s.secret("client_secret", "LOYVERSE_CLIENT_SECRET", required=False)
+        self.token = s.secret("access_token", self.credentials["access_token"])
+        self.webhook_secret = s.secret("client_secret", self.credentials["client_secret"], required=False)
         self.webhook_header = s.get("webhook_signature_header", "X-Loyverse-Signature").lower()  # [UNCONFIRMED]
         self.webhook_encoding = s.get("webhook_signature_encoding", "base64")  # [UNCONFIRMED]
         self.send_modifiers = s.flag("send_line_modifiers", True)  # request shape [UNCONFIRMED]

@@ -40,13 +40,21 @@ def vendor_class(name: str) -> type:
     return cls
 
 
+def credential_names(vendor: str) -> dict[str, str]:
+    """The credentials a vendor's adapter reads: name -> the environment variable it falls back to."""
+    return dict(vendor_class(vendor).credentials)
+
+
 def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None, tz: str = "UTC",
                   env: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
-                  base_url: str | None = None, observer: Any = None) -> Adapter:
+                  base_url: str | None = None, observer: Any = None, transport: Any = None) -> Adapter:
     """`binding` is a Playbook's PosBinding (adapter, catalog, channel, settings).
 
     `secrets` maps credential names (access_token, api_key, ...) to values the
     worker config resolved; anything not given is read from environment variables.
+    A name the adapter does not read is refused: ignored, it would leave the
+    adapter asking for its environment variable instead. `transport` (httpx)
+    carries the vendor requests (a dry run's, a test's).
     """
     if binding.adapter == "local":
         from adapters.local import LocalPos
@@ -60,10 +68,16 @@ def build_adapter(binding: Any, *, data_dir: Path, base_dir: Path | None = None,
     from adapters.mapping import Settings
 
     cls = vendor_class(binding.adapter)
+    unknown = sorted(set(secrets or {}) - set(cls.credentials))
+    if unknown:
+        reads = ", ".join(cls.credentials)
+        raise ConfigurationError(f"{binding.adapter}: pos.credentials names {', '.join(map(repr, unknown))}, "
+                                 f"which {binding.adapter} does not read (it reads {reads})")
     settings = dict(binding.settings)
     if base_url:
         settings.setdefault("base_url", base_url)
-    kwargs: dict[str, Any] = {"channel": binding.channel, "tz": tz, "env": env, "observer": observer}
+    kwargs: dict[str, Any] = {"channel": binding.channel, "tz": tz, "env": env, "observer": observer,
+                              "transport": transport}
     if binding.adapter != "square":  # Square amounts carry their currency
         kwargs["currency"] = settings.get("currency", "GBP" if binding.adapter == "eposnow" else "USD")
     return cls(Settings(binding.adapter, settings, env, secrets), **kwargs)

@@ -55,6 +55,12 @@ def _uri_id(uri: Any) -> str:
 
 class RevelAdapter:
     name = "revel"
+    # pos.credentials.<Playbook stem>.<name> in the worker config, else this environment variable.
+    credentials = {
+        "api_key": "REVEL_API_KEY",
+        "api_secret": "REVEL_API_SECRET",
+        "webhook_secret": "REVEL_WEBHOOK_SECRET",
+    }
     capabilities = Capabilities(bookings=False, deferred_payment=True, native_idempotency=False,
                                 channel_tag="dining_option", catalog_webhooks=True)
 
@@ -68,10 +74,10 @@ class RevelAdapter:
         self.channel = channel
         self.currency = currency
         self.tz = ZoneInfo(tz)
-        key = s.secret("api_key", "REVEL_API_KEY")
-        secret = s.secret("api_secret", "REVEL_API_SECRET")
+        key = s.secret("api_key", self.credentials["api_key"])
+        secret = s.secret("api_secret", self.credentials["api_secret"])
         self._auth = f"{key}:{secret}"
-        self.webhook_secret = s.secret("webhook_secret", "REVEL_WEBHOOK_SECRET", required=False)
+        self.webhook_secret = s.secret("webhook_secret", self.credentials["webhook_secret"], required=False)
         self.webhook_algo = s.get("webhook_algorithm", "sha256")  # the HMAC's hash is [UNCONFIRMED]
         self.content_type = s.get("cart_content_type", "application/json")  # one integrator says text/plain
         self.http = VendorHttp(self.name, base, lambda: {"API-AUTHENTICATION": self._auth},

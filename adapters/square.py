@@ -52,6 +52,8 @@ class _Index:
 
 class SquareAdapter:
     name = "square"
+    # pos.credentials.<Playbook stem>.<name> in the worker config, else this environment variable.
+    credentials = {"access_token": "SQUARE_ACCESS_TOKEN", "webhook_signature_key": "SQUARE_WEBHOOK_SIGNATURE_KEY"}
     capabilities = Capabilities(bookings=True, deferred_payment=True, native_idempotency=True,
                                 channel_tag="native", catalog_webhooks=True)
 
@@ -63,8 +65,8 @@ class SquareAdapter:
         self.location_id = s.require("location_id")
         self.channel = channel
         self.tz = ZoneInfo(tz)
-        self.token = s.secret("access_token", "SQUARE_ACCESS_TOKEN")
-        self.webhook_key = s.secret("webhook_signature_key", "SQUARE_WEBHOOK_SIGNATURE_KEY", required=False)
+        self.token = s.secret("access_token", self.credentials["access_token"])
+        self.webhook_key = s.secret("webhook_signature_key", self.credentials["webhook_signature_key"], required=False)
         self.webhook_url = s.get("webhook_url")
         self.prep_time = s.get("prep_time", "PT20M")
         self.version = s.get("square_version", API_VERSION)

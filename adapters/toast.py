@@ -73,6 +73,12 @@ class _Index:
 
 class ToastAdapter:
     name = "toast"
+    # pos.credentials.<Playbook stem>.<name> in the worker config, else this environment variable.
+    credentials = {
+        "client_id": "TOAST_CLIENT_ID",
+        "client_secret": "TOAST_CLIENT_SECRET",
+        "webhook_secret": "TOAST_WEBHOOK_SECRET",
+    }
     capabilities = Capabilities(bookings=False, deferred_payment=True, native_idempotency=False,
                                 channel_tag="dining_option", catalog_webhooks=True)
 
@@ -88,9 +94,9 @@ class ToastAdapter:
         self.channel = channel
         self.tz = ZoneInfo(tz)
         self.currency = currency
-        self.client_id = s.secret("client_id", "TOAST_CLIENT_ID")
-        self.client_secret = s.secret("client_secret", "TOAST_CLIENT_SECRET")
-        self.webhook_secret = s.secret("webhook_secret", "TOAST_WEBHOOK_SECRET", required=False)
+        self.client_id = s.secret("client_id", self.credentials["client_id"])
+        self.client_secret = s.secret("client_secret", self.credentials["client_secret"])
+        self.webhook_secret = s.secret("webhook_secret", self.credentials["webhook_secret"], required=False)
         self.webhook_header = s.get("webhook_signature_header", "Toast-Signature").lower()  # [UNCONFIRMED]
         self.visibility = s.get("visibility", "ORDERING_PARTNERS")
         self.email_template = s.get("guest_email_template", "phone-{digits}@guest.invalid")

@@ -84,6 +84,7 @@ class Item(_Named):
         None, ge=2, description="pieces one unit holds (ten wings to an order, a four pack): a count said in "
         "pieces ('twenty wings') is rung up in units"
     )
+    capacity: int | None = Field(None, ge=1, description="for rooms and tables: the most guests one holds")
 
     @model_validator(mode="after")
     def _priced(self) -> "Item":

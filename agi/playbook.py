@@ -387,12 +387,14 @@ def load_playbook(path: str | Path, catalog: Catalog | None = None) -> LoadedPla
     return LoadedPlaybook(path, playbook, catalog)
 
 
-def validate_files(paths: list[str | Path]) -> list[Problem]:
-    """Every problem in the given Playbooks (and the local catalogs they use)."""
-    problems: list[Problem] = []
-    for p in paths:
-        try:
-            load_playbook(p)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    return problems
+def check_playbook(path: str | Path) -> Playbook:
+    """The schema, and the references against the local catalog file when there is one.
+
+    A Playbook bound to a vendor POS has no catalog file: its catalog is the
+    vendor's, fetched and checked where the workers load it (agi.vendor_catalogs).
+    """
+    playbook = load_model(Path(path), Playbook)
+    if playbook.pos.catalog is None:  # only a vendor POS may leave it out (PosBinding)
+        return playbook
+    return load_playbook(path).playbook
+

@@ -23,7 +23,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.base import Adapter
 from adapters.registry import WEBHOOK_SECRETS, build_adapter
@@ -73,10 +73,14 @@ class AdapterSpec:
                            self.base_url], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def build(self, data_dir: Path) -> Adapter:
-        """The adapter; its vendor requests are timed in the process's POS metrics."""
+    def build(self, data_dir: Path, transport: Any = None) -> Adapter:
+        """The adapter; its vendor requests are timed in the process's POS metrics.
+
+        `transport` (httpx) carries its requests instead of the network's (a dry run).
+        """
         return build_adapter(self.binding, data_dir=data_dir, base_dir=self.base_dir, tz=self.tz,
-                             secrets=self.secrets or None, base_url=self.base_url, observer=metrics.pos_request)
+                             secrets=self.secrets or None, base_url=self.base_url, observer=metrics.pos_request,
+                             transport=transport)
 
 
 def adapter_spec(path: Path, playbook: Playbook, config: WorkerConfig | None = None) -> AdapterSpec:

@@ -10,11 +10,14 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agi import events as ev
 from agi.playbook import LoadedPlaybook
 from agi.tickets import Ticket
+
+if TYPE_CHECKING:
+    from adapters.dry_run import WouldSend
 
 Committer = Callable[[Ticket, str], "ev.CommitDone | ev.CommitFailed"]
 
@@ -79,3 +82,37 @@ def committer_for(loaded: LoadedPlaybook, data_dir: Path, config: Any = None) ->
 def local_committer(loaded: LoadedPlaybook, data_dir: Path) -> Committer:
     """Commit into the embedded local POS through the outbox, synchronously."""
     return committer_for(loaded, data_dir)
+
+
+def dry_run_committer(loaded: LoadedPlaybook, data_dir: Path, config: Any,
+                      show: Callable[[list[WouldSend]], None]) -> Committer:
+    """A commit that builds the vendor's order request as a live call would and hands it to `show` unsent.
+
+    The adapter is the one `committer_for` builds (the same credentials, base
+    URL and settings); reads reach the vendor, no write does, and nothing goes
+    to the outbox (adapters.dry_run). The call hears its order is in, without
+    an order number.
+    """
+    from adapters.base import PosError
+    from adapters.dry_run import DryRun, OrderNotSent
+    from agi.pos_adapter import adapter_spec
+
+    spec = adapter_spec(loaded.path, loaded.playbook, config)
+    if spec.vendor == "local":
+        raise ValueError(f"{loaded.path}: a dry run shows a vendor POS's order request; "
+                         "this Playbook commits to the embedded local POS")
+    transport = DryRun(spec.vendor)
+    adapter = spec.build(data_dir, transport=transport)
+
+    def commit(ticket: Ticket, key: str) -> ev.CommitDone | ev.CommitFailed:
+        transport.requests.clear()
+        try:
+            adapter.submit(ticket, key)
+        except OrderNotSent:
+            show(list(transport.requests))
+            return ev.CommitDone(None, key, adapter.name)
+        except PosError as exc:  # what a live commit would meet too: the caller goes to staff
+            return ev.CommitFailed(f"dry run: {exc}")
+        return ev.CommitFailed(f"dry run: {spec.vendor} answered without an order request")
+
+    return commit

@@ -1,16 +1,19 @@
-"""`callticket chat --playbook P`: talk to the bot in text, see the ticket fill."""
+"""`callticket chat --playbook P [--config F [--dry-run]]`: talk to the bot in text, see the ticket fill.
+
+With `--config` the Playbook and its commit are the workers' (agi.commands.playbook_cli):
+a vendor POS's live catalog, the config's outbox and adapter, so a new menu in the
+POS can be tried before the first call. `--dry-run` prints the vendor's order
+request instead of sending it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from agi.playbook import load_playbook
-from agi.pos_binding import data_dir_from, local_committer
+from agi.commands.playbook_cli import add_config_arguments, format_dry_run, start_call
 from agi.simulate import Script, ScriptCaller, TextCall
-from agi.yamlconf import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,19 +21,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--playbook", required=True, type=Path)
     p.add_argument("--caller", default=None, help="caller ID to present, e.g. +15551234567")
     p.add_argument("--language", default=None, choices=["en", "es", "zh"])
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="local POS and outbox (default: the config's data_dir, else $CALLTICKET_DATA_DIR or ./var)")
+    add_config_arguments(p, dry_run=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        loaded = load_playbook(args.playbook)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    started = start_call(args, "chat")
+    if started is None:
         return 1
+    session, committer, shown = started
+    vendor = session.loaded.playbook.pos.adapter
     script = Script(caller=ScriptCaller(number=args.caller, language=args.language))
-    call = TextCall(loaded, script, local_committer(loaded, data_dir_from(args.data_dir)))
+    call = TextCall(session.loaded, script, committer)
     print(f"bot: {call.turns[0]['bot']}")
     print("(type what the caller says; digits alone are keypad presses; Ctrl-D hangs up)")
     while not call.finished:
@@ -42,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         bot = call.dtmf(line) if len(line) == 1 and line in "0123456789*#" else call.say(line)
         print(f"bot: {bot}")
+        if shown:
+            print(format_dry_run(shown, vendor))
+            shown.clear()
         _show_ticket(call)
     call.hang_up()
     result = call.result()
@@ -50,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result["ticket"], indent=2, ensure_ascii=False))
     if result["transfer"]:
         print(f"transferred to {result['transfer']['target']}: {result['transfer']['reason']}")
+    if result["pos"]:
+        print("pos:", json.dumps(result["pos"], ensure_ascii=False))
     return 0
 
 

@@ -38,10 +38,10 @@ from adapters.base import PosError
 from agi.catalog_sync import CatalogStore
 from agi.config import WorkerConfig, config_path, load_config
 from agi.ops_http import outbox_check
-from agi.playbook import Playbook, load_playbook
+from agi.playbook import Playbook, check_playbook
 from agi.pos_adapter import adapter_spec, close_adapter
 from agi.vendor_catalogs import CatalogUnavailable, VendorCatalogs, uses_vendor_catalog
-from agi.yamlconf import ConfigError, Problem, check_refs, load_model, read_yaml
+from agi.yamlconf import ConfigError, Problem, check_refs, read_yaml
 
 # Production API hosts (../pos-specs notes); `pos.base_urls` overrides (sandbox, region).
 VENDOR_URLS = {
@@ -123,7 +123,7 @@ def check_playbooks(config: WorkerConfig, path: Path | None, report: Report) -> 
     good: dict[str, Playbook] = {}
     for f in files:
         try:
-            playbook = _validate_playbook(f)
+            playbook = check_playbook(f)
         except ConfigError as exc:
             for problem in exc.problems:
                 report.fail(str(problem))
@@ -144,14 +144,6 @@ def check_playbooks(config: WorkerConfig, path: Path | None, report: Report) -> 
             for loc, message in refs:
                 report.fail(f"{'.'.join(map(str, loc))}: {message}")
     return good
-
-
-def _validate_playbook(path: Path) -> Playbook:
-    """Full check with the local catalog; a vendor POS's catalog is fetched at run time."""
-    playbook = load_model(path, Playbook)
-    if playbook.pos.catalog is not None or playbook.pos.adapter == "local":
-        return load_playbook(path).playbook
-    return playbook
 
 
 def check_secrets(config: WorkerConfig, playbooks: dict[str, Playbook], report: Report) -> None:

@@ -2,10 +2,14 @@
 
     callticket pos orders [--playbook P] [--data-dir D] [--json]   commits in the local POS
     callticket pos 86 ID --playbook P / pos restock ID --playbook P  mark out of / back in stock
-    callticket pos catalog --playbook P [--json]                     the catalog as the POS gives it
+    callticket pos catalog --playbook P [--config F] [--json]        the catalog as the POS gives it
     callticket outbox list [--state pending|dead|delivered]          queued tickets
     callticket outbox retry KEY                                      give a dead-letter ticket another try
-    callticket outbox send --playbook P [P ...]                      run the sender until stopped
+    callticket outbox send [--config F] [--playbook P ...]           run the sender until stopped
+
+Every adapter here is built as serve-agi and serve-esl build it
+(agi.pos_adapter): a vendor's credentials come from the worker config's
+`pos.credentials.<Playbook file stem>`, its API from `pos.base_urls`.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="fetch the catalog from the Playbook's POS and print it")
     p.add_argument("--playbook", type=Path, required=True)
     _data_dir(p)
+    p.add_argument("--config", type=Path, default=None,
+                   help="worker config with the POS credentials (a vendor POS; default $CALLTICKET_CONFIG)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_catalog)
 
@@ -68,8 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _outbox_args(p)
     p.add_argument("--playbook", type=Path, nargs="+", default=None,
                    help="default: every Playbook in the worker config's playbooks.dir")
-    p.add_argument("--config", default=None, help="worker config (default $CALLTICKET_CONFIG)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="worker config: POS credentials, outbox, logging "
+                        "(default $CALLTICKET_CONFIG or /etc/callticket/callticket.yaml)")
     p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run_send)
 
 
@@ -87,21 +96,27 @@ def _dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir or os.environ.get("CALLTICKET_DATA_DIR", "var"))
 
 
-def _outbox(args: argparse.Namespace):
+def _outbox(args: argparse.Namespace, password: str | None = None):
     from agi.outbox import Outbox
 
     dsn = args.dsn or os.environ.get(OUTBOX_ENV) or str(_dir(args) / "outbox.sqlite3")
-    return Outbox(dsn, password=os.environ.get("CALLTICKET_OUTBOX_PASSWORD"))
+    return Outbox(dsn, password=password or os.environ.get("CALLTICKET_OUTBOX_PASSWORD"))
 
 
-def _adapter(path: Path, data_dir: Path):
-    """The adapter a Playbook names (vendor Playbooks need no local catalog to load)."""
-    from adapters.registry import build_adapter
+def _adapter(path: Path, data_dir: Path, config=None):  # type: ignore[no-untyped-def]
+    """The adapter a Playbook names, built as the workers build it (vendor Playbooks need no local catalog)."""
     from agi.playbook import Playbook
+    from agi.pos_adapter import adapter_for
     from agi.yamlconf import load_model
 
-    playbook = load_model(path, Playbook)
-    return build_adapter(playbook.pos, data_dir=data_dir, base_dir=path.parent, tz=playbook.business.timezone)
+    return adapter_for(path, load_model(path, Playbook), data_dir, config)
+
+
+def _config(path: Path | None):  # type: ignore[no-untyped-def]
+    """The worker config (`--config`, $CALLTICKET_CONFIG, the default path, else built-in defaults)."""
+    from agi.config import config_path, load_config
+
+    return load_config(config_path(path))
 
 
 def _fail(exc: Exception) -> int:
@@ -171,7 +186,7 @@ def run_availability(args: argparse.Namespace) -> int:
 
 def run_catalog(args: argparse.Namespace) -> int:
     try:
-        catalog = _adapter(args.playbook, _dir(args)).fetch_catalog()
+        catalog = _adapter(args.playbook, _dir(args), _config(args.config)).fetch_catalog()
     except Exception as exc:
         return _fail(exc)
     if args.json:
@@ -214,24 +229,25 @@ def run_retry(args: argparse.Namespace) -> int:
 
 def run_send(args: argparse.Namespace) -> int:
     from adapters.registry import outbox_name
+    from agi.commands.worker_start import load_config_and_logging
     from agi.outbox import Sender
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The workers' config and logging (secrets scrubbed): the same credentials,
+    # base URLs, outbox and data directory as the calls that queued the tickets.
+    config = load_config_and_logging(args)
+    if config is None:
+        return 1
+    args.data_dir = args.data_dir or config.data_dir
+    args.dsn = args.dsn or config.outbox.dsn
     adapters = {}
     try:
         paths = args.playbook
         if paths is None:
-            # Under systemd the config names the Playbooks, data dir and outbox.
-            from agi.config import config_path, load_config
-
-            config = load_config(config_path(args.config))
-            args.data_dir = args.data_dir or config.data_dir
-            args.dsn = args.dsn or config.outbox.dsn
             paths = sorted(config.playbooks.dir.glob("*.yaml"))
             if not paths:
                 raise ValueError(f"no Playbooks in {config.playbooks.dir}")
         for path in paths:
-            adapter = _adapter(path, _dir(args))
+            adapter = _adapter(path, _dir(args), config)
             adapters[outbox_name(adapter)] = adapter
     except Exception as exc:
         return _fail(exc)
@@ -242,12 +258,37 @@ def run_send(args: argparse.Namespace) -> int:
     for vendor, found in by_vendor.items():
         if len(found) == 1:
             adapters.setdefault(vendor, found[0])
-    sender = Sender(_outbox(args), adapters, workers=args.workers)
+    outbox = _outbox(args, config.outbox.password.value() if config.outbox.password else None)
+    ops = _ops_server(config, outbox)
+    sender = Sender(outbox, adapters, workers=args.workers)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     sender.start()
-    print(f"sending for {', '.join(sorted(adapters))}", file=sys.stderr)
+    print(f"sending for {', '.join(sorted(adapters))}", file=sys.stderr, flush=True)
     stop.wait()
     sender.close()
+    if ops is not None:
+        ops.stop()
     return 0
+
+
+def _ops_server(config, outbox):  # type: ignore[no-untyped-def]
+    """/metrics (pending and dead-letter tickets; POS latency, which the adapters report), /healthz and
+    /readyz on `metrics.ports.outbox`."""
+    from agi import metrics
+    from agi.ops_http import Lifecycle, OpsServer, outbox_check
+
+    if not config.metrics.enabled or config.source is None:  # built-in defaults: no fixed port to take
+        return None
+    metrics.METRICS.watch_outbox(outbox.counts)
+    lifecycle = Lifecycle()
+    password = config.outbox.password.value() if config.outbox.password else None
+    lifecycle.add_check("outbox", outbox_check(outbox.dsn_or_path, config.data_dir, password))
+    try:
+        ops = OpsServer(config.metrics.listen("outbox"), lifecycle).start()
+    except OSError as exc:
+        print(f"outbox send: metrics on {config.metrics.listen('outbox')}: {exc}", file=sys.stderr)
+        return None
+    print(f"outbox send: metrics and health on {ops.url}", file=sys.stderr, flush=True)
+    return ops

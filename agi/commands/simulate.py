@@ -1,4 +1,10 @@
-"""`callticket simulate --playbook P --script S [--audio] --json`: one scripted call."""
+"""`callticket simulate --playbook P --script S [--audio] [--config F [--dry-run]] --json`: one scripted call.
+
+With `--config` the Playbook and its commit are the workers' (agi.commands.playbook_cli):
+a vendor POS's live catalog, the config's outbox and adapter. `--dry-run` prints the
+vendor's order request instead of sending it (on stderr under `--json`, whose one JSON
+object keeps its shape: `pos.order_id` is null).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from agi.playbook import load_playbook
-from agi.pos_binding import data_dir_from, local_committer
+from agi.commands.playbook_cli import add_config_arguments, format_dry_run, print_problems, start_call
 from agi.simulate import load_script, run_script
 from agi.yamlconf import ConfigError
 
@@ -19,29 +24,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--script", required=True, type=Path)
     p.add_argument("--audio", action="store_true", help="speak each caller turn through TTS, VAD and STT")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
-    p.add_argument("--data-dir", type=Path, default=None, help="local POS and outbox (default $CALLTICKET_DATA_DIR or ./var)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="local POS and outbox (default: the config's data_dir, else $CALLTICKET_DATA_DIR or ./var)")
+    add_config_arguments(p, dry_run=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        loaded = load_playbook(args.playbook)
         script = load_script(args.script)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        return print_problems(exc)
+    started = start_call(args, "simulate")
+    if started is None:
         return 1
-    committer = local_committer(loaded, data_dir_from(args.data_dir))
+    session, committer, shown = started
     if args.audio:
         from agi.simulate_audio import run_audio
 
-        result = run_audio(loaded, script, committer)
+        result = run_audio(session.loaded, script, committer)
     else:
-        result = run_script(loaded, script, committer)
+        result = run_script(session.loaded, script, committer)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print_transcript(result)
+    if shown:
+        print(format_dry_run(shown, session.loaded.playbook.pos.adapter), file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

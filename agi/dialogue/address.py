@@ -26,12 +26,25 @@ _NAME_WORD = (
     r"(?!(?:to|for|and|at|a|an|the|on|in|of|with|by|please|deliver|delivered|delivery|send|bring)\b)"
     r"(?!\d+\b)[a-z0-9áéíóúñ'-]+"
 )
-_STREET = re.compile(rf"\b(\d{{1,6}}[a-z]?)\s+((?:{_NAME_WORD}\s+){{0,3}}?{_NAME_WORD}\s+(?:{_STREET_TYPES}))\b")
+_UNITS_SAID = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS_SAID = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+              "ninety": 90}
+_NUMBER_WORD = "|".join([*_UNITS_SAID, *_TENS_SAID, "hundred", "thousand"])
+# A house number in digits, or said in words ("twenty one fifty West Foster Avenue").
+_HOUSE = rf"\d{{1,6}}[a-z]?|(?:(?:{_NUMBER_WORD})[\s-]+){{0,5}}(?:{_NUMBER_WORD})"
+_STREET = re.compile(rf"\b({_HOUSE})\s+((?:{_NAME_WORD}\s+){{0,3}}?{_NAME_WORD}\s+(?:{_STREET_TYPES}))\b")
 _CALLE = re.compile(
     r"\b(calle|avenida|av|avda|paseo|camino|carrera)\s+((?:[a-záéíóúñ'-]+\s+){0,3}?[a-záéíóúñ'-]+)\s+"
     r"(?:número\s+|numero\s+|no\s+|#\s*)?(\d{1,6})\b"
 )
-_UNIT = re.compile(r"\s+(?:apartment|apt|unit|suite|ste|number|no|floor|fl|room|rm|#)\s*#?\s*[a-z0-9-]{1,6}\b|\s+#[a-z0-9-]{1,6}\b")
+_UNIT = re.compile(
+    r"\s+(?:apartment|apt|unit|suite|ste|number|no|floor|fl|room|rm|apartamento|departamento|depto|piso|interior|"
+    r"int|oficina|#)\s*#?\s*[a-z0-9-]{1,6}\b|\s+#[a-z0-9-]{1,6}\b"
+)
 _ZIP = re.compile(r"^\d{5}(?:-\d{4})?$")
 # Words that end an address said mid-sentence ("... Street for delivery please").
 _NOT_PLACE = {
@@ -59,7 +72,8 @@ def find_address(text: str, is_menu_word: Callable[[str], bool] | None = None) -
     A "street name" made only of menu words is an order ("2 large pepperoni ct ..."), not an address."""
     for m in _STREET.finditer(text):
         name = m.group(2).split()[:-1]
-        if is_menu_word is not None and name and all(is_menu_word(w) for w in name):
+        small = len(m.group(1)) <= 2 or not m.group(1)[:1].isdigit()
+        if is_menu_word is not None and small and name and all(is_menu_word(w) for w in name):
             continue
         return _with_tail(text, m.start(), m.end())
     m2 = _CALLE.search(text)
@@ -91,12 +105,59 @@ def _with_tail(text: str, start: int, end: int) -> Address:
         place_words.append(word)
         pos = end + word_match.end()
     said = " ".join([text[start:end], *place_words, *([zip_code] if zip_code else [])])
+    house = said.split()[0]
+    if not house[:1].isdigit():
+        words = re.match(rf"(?:(?:{_NUMBER_WORD})[\s-]+)*(?:{_NUMBER_WORD})\b", said)
+        if words is not None:
+            said = spoken_house_number(words.group(0)) + said[words.end():]
     if place_words and place_words[-1] in _STATES:
         place_words_no_state = place_words[:-1]
     else:
         place_words_no_state = place_words
     place = lexicon.fold(" ".join(place_words_no_state)) or None
     return Address(_title(said), zip_code, place, start, pos)
+
+
+def spoken_house_number(said: str) -> str:
+    """A house number said in words, as written: 'twenty one fifty' 2150, 'forty eight
+    twenty one' 4821, 'one oh one' 101, 'sixty one hundred' 6100, 'twelve' 12."""
+    words = said.replace("-", " ").split()
+    if "thousand" in words or ("hundred" in words and words[-1] != "hundred"):
+        return str(_words_value(words))  # "one hundred twenty", "six thousand one hundred"
+    total: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in _TENS_SAID:
+            value = _TENS_SAID[w]
+            if i + 1 < len(words) and words[i + 1] in _UNITS_SAID and 0 < _UNITS_SAID[words[i + 1]] < 10:
+                value += _UNITS_SAID[words[i + 1]]
+                i += 1
+            total.append(str(value))
+        elif w == "oh" and i + 1 < len(words) and words[i + 1] in _UNITS_SAID:
+            total.append("0" + str(_UNITS_SAID[words[i + 1]]))
+            i += 1
+        elif w in _UNITS_SAID:
+            total.append(str(_UNITS_SAID[w]))
+        elif w == "hundred":
+            total.append("00")  # "sixty one hundred": 61 hundreds
+        i += 1
+    return "".join(total)
+
+
+def _words_value(words: list[str]) -> int:
+    total, current = 0, 0
+    for w in words:
+        if w in _UNITS_SAID:
+            current += _UNITS_SAID[w]
+        elif w in _TENS_SAID:
+            current += _TENS_SAID[w]
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w == "thousand":
+            total += (current or 1) * 1000
+            current = 0
+    return total + current
 
 
 def parse_address(text: str, asked: bool) -> str | None:

@@ -25,9 +25,11 @@ class AnswersMixin:
 
     # ------------------------------------------------------------ questions
 
-    def _question(self, norm: str) -> Reply | None:
+    def _question(self, norm: str, then: str | None = None) -> Reply | None:
+        """The answer to a question the caller asked, then `then` (default: the
+        question in flight, asked again); None when the words ask nothing."""
         lang = self.state.language
-        nxt = self._question_text()
+        nxt = self._question_text() if then is None else then
         if lexicon.contains(norm, lexicon.QUESTION_SO_FAR[lang]) or lexicon.contains(
             norm, lexicon.QUESTION_SO_FAR["en"]
         ):
@@ -65,6 +67,8 @@ class AnswersMixin:
                 if contents:
                     return Reply(P.say("contents", lang, item=item.display_name(lang), contents=contents, next=nxt))
         if lexicon.contains(norm, lexicon.QUESTION_OPTIONS[lang]) and self._is_question(norm):
+            if self._mentioned_item(norm) is not None and self._says_a_value(norm):
+                return None  # "do you have anything for a deep tissue massage tomorrow at six?" books one
             return self._options_answer(norm, nxt)
         return None
 
@@ -104,13 +108,14 @@ class AnswersMixin:
         lang = self.state.language
         result = parse_order(norm, self.catalog, lang)
         if not result.lines:
-            if self.state.lines:
+            if self._priced().items:  # "how much is that?": the order or the booking as it stands
                 ticket = self._priced()
                 total = P.money(ticket.total_minor, ticket.currency, lang)
                 items = P.join_list([self._describe(line) for line in ticket.items], lang)
                 return Reply(P.say("so_far", lang, items=items, total=total, next=nxt))
             return self._not_understood()
         line = result.lines[0].line.model_copy(update={"quantity": 1})
+        self.state.topic = line.catalog_id
         priced = price_ticket(Ticket(items=[line]), self.catalog)
         item = self.catalog.item(line.catalog_id)
         if item is not None and item.variations and line.variation_id is None:
@@ -158,7 +163,10 @@ class AnswersMixin:
 
     def _mentioned_item(self, norm: str) -> Item | None:
         for m in self.mentions(norm, ("item",)):
-            return self.catalog.item(m.item_id) if m.item_id else None
+            item = self.catalog.item(m.item_id) if m.item_id else None
+            if item is not None:
+                self.state.topic = item.id
+            return item
         return None
 
     def _default_modifiers(self, item: Item) -> str:

@@ -40,17 +40,26 @@ def parse_date(text: str, today: date) -> date | None:
         return today + timedelta(days=2)
     words = text.split()
     if any(w in ("tomorrow", "mañana", "manana") for w in words) or "明天" in text:
-        # "mañana" alone is tomorrow; "de la mañana" is the morning.
-        if not ("de la mañana" in text and words.count("mañana") == 1):
+        # "mañana" alone is tomorrow; "de la mañana", "en la mañana", "por la mañana" are the morning.
+        mornings = len(re.findall(r"\b(?:la|las) (?:mañana|manana)\b", text))
+        if words.count("mañana") + words.count("manana") > mornings or "tomorrow" in words or "明天" in text:
             return today + timedelta(days=1)
-    if any(w in ("today", "tonight", "hoy", "esta noche") for w in words) or "今天" in text or "今晚" in text:
+    if (
+        any(w in ("today", "tonight", "hoy") for w in words)
+        or re.search(r"\b(?:this (?:morning|afternoon|evening)|esta (?:mañana|tarde|noche))\b", text)
+        or "今天" in text
+        or "今晚" in text
+    ):
         return today
     for i, w in enumerate(words):
         month = MONTHS.get(w)
         if month is None:
             continue
         day = None
-        for cand in words[i + 1 : i + 3] + words[max(0, i - 2) : i]:
+        # "the 5th of January, 4 nights": the day said before "of" is the month's, not the 4 after it
+        before = words[i - 2] if i >= 2 and words[i - 1] == "of" else None
+        after = [c for k, c in enumerate(words[i + 1 : i + 3]) if not _counts_something(words, i + 1 + k)]
+        for cand in ([before] if before else []) + after + words[max(0, i - 2) : i]:
             day = _day_number(cand)
             if day:
                 break
@@ -65,7 +74,7 @@ def parse_date(text: str, today: date) -> date | None:
             return today + timedelta(days=delta)
     if m := re.search(r"(\d{1,2})月(\d{1,2})[日号]", text):
         return _next_date(today, int(m.group(1)), int(m.group(2)))
-    if m := re.search(r"\bthe (\w+)\b", text):
+    for m in re.finditer(r"\bthe (\w+)\b", text):
         day = _day_number(m.group(1))
         if day and (m.group(1) in _ORDINAL_WORDS or not m.group(1).isdigit()):
             candidate = _next_date(today.replace(day=1), today.month, day)
@@ -74,6 +83,11 @@ def parse_date(text: str, today: date) -> date | None:
                 candidate = _next_date(today, nm, day)
             return candidate
     return None
+
+
+def _counts_something(words: list[str], k: int) -> bool:
+    """'4' in 'January 4 nights' counts the nights; it is no day of the month."""
+    return k + 1 < len(words) and words[k + 1] in ("nights", "night", "people", "guests", "days", "weeks", "noches")
 
 
 def _day_number(token: str) -> int | None:

@@ -16,18 +16,19 @@ from datetime import datetime
 from typing import Callable
 
 from agi.catalog import Catalog
-from agi.dialogue import address as A
 from agi.dialogue import hints, lexicon, policy
 from agi.dialogue import prompts as P
-from agi.dialogue import slots as S
-from agi.dialogue import times as T
 from agi.dialogue.answers import AnswersMixin
 from agi.dialogue.details import DetailsMixin
 from agi.dialogue.edits import EditsMixin
+from agi.dialogue.invariant import Said, check_commit
 from agi.dialogue.matcher import CatalogMatcher, Mention, matcher_for
+from agi.dialogue.nlu_text import tokenize
+from agi.dialogue.numbers import words_to_number
 from agi.dialogue.pending import PendingMixin
 from agi.dialogue.readback import ReadbackMixin
 from agi.dialogue.replies import Action, Reply
+from agi.dialogue.rules import RulesMixin
 from agi.dialogue.slotfill import SlotFillingMixin
 from agi.dialogue.spans import SpanKind, find_spans, masked
 from agi.dialogue.state import DialogueState, Pending
@@ -39,7 +40,9 @@ from agi.tickets import (
 )
 
 
-class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotFillingMixin, ReadbackMixin):
+class DialogueEngine(
+    AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotFillingMixin, ReadbackMixin, RulesMixin
+):
     """One call's conversation. Pure: the clock is `now`, given at start."""
 
     def __init__(
@@ -104,6 +107,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
         if self.finished:
             return Reply("", understood=False)
         self.state.turns += 1
+        self.state.heard.append(text)
         self.state.silences = 0
         self._follow_language(text, language)
         norm = lexicon.normalise(text)
@@ -233,9 +237,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
 
     def _put_right(self, said: str, said_norm: str, back_to: DialogueState) -> Reply:
         """The conversation as it was at `back_to`, then `said` heard there."""
-        counters = (self.state.turns, self.state.nonsense, self.state.language)
+        counters = (self.state.turns, self.state.nonsense, self.state.language, self.state.heard)
         self.state = copy.deepcopy(back_to)
-        self.state.turns, self.state.nonsense, self.state.language = counters
+        self.state.turns, self.state.nonsense, self.state.language, self.state.heard = counters
         if not said_norm:
             return Reply(P.say("sorry_again", self.state.language, again=self._question_text()), hints=self._hints())
         reply = self._turn(said, said_norm)  # the overriding rules have seen these words already
@@ -254,7 +258,7 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
         # counts of people or nights and days of the month are taken out.
         order, norm = self._order_words(norm)
         if st.pending is not None:
-            reply = self._answer_pending(order, yes, no)
+            reply = self._answer_pending(norm, order, yes, no)
             if reply is not None:
                 # "yes" to "did you say 20 large lattes?" can make the order large.
                 return (None if self.finished else self._large_order()) or reply
@@ -274,43 +278,56 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
         ):
             return Reply(P.say("what_else", lang), hints=self._hints())
 
+        split = self._questions_beside(text)
+        if split is not None:
+            return split
+
         detail = self._answer_detail(norm, order)
         if detail is not None:
             return self._large_order() or detail  # "ten large" to "what size?" can make it large
 
-        answer = self._question(norm)
-        if answer is not None:
-            return answer
+        # The answer to "what is it doing?" is a description, even when it has a word
+        # of a question in it ("it only lasts a couple of hours now").
+        asked_text = (spec := self._slot_spec(st.asking)) is not None and spec.type == "text"
+        if not asked_text or self._raw_text.rstrip().endswith(("?", "？")) or norm.startswith(self._QUESTION_STARTS):
+            answer = self._question(norm)
+            if answer is not None:
+                return answer
 
         notes: list[str] = []
         # The answer to "what's the address?" is not an order ("3000 24th street"),
         # nor is "make it eight" when the time is what the caller just moved.
-        asked_spec = self._slot_spec(st.asking) or self._focus_slot(order)
-        slot_answer = (
-            asked_spec is not None
-            and asked_spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
-            and self._extract(asked_spec, text, norm, True, []) is not None
-        )
-        if (
+        asked_spec = self._slot_spec(st.asking)
+        slot_answer = self._answers_slot(asked_spec, text, norm)
+        if not slot_answer and (focus := self._focus_slot(order)) is not None:
+            asked_spec, slot_answer = focus, self._answers_slot(focus, text, norm)
+        # A question we cannot answer must not turn into an order line nor a free-text
+        # answer; what it says of the slots or of a change still counts ("can we do
+        # Sunday instead, same time?", "can it be with Ana instead of Marco?").
+        unanswered_question = (
             self._is_question(norm)
             and self._raw_text.rstrip().endswith(("?", "？"))
             and not (slot_answer and not norm.startswith(self._QUESTION_STARTS))  # "Ben?": a recogniser's rising tone
-            and not self._has_content_slots(norm)
             and not lexicon.contains(norm, lexicon.REQUEST[self.state.language] + lexicon.REQUEST["en"])
-        ):
-            # A question we cannot answer must not turn into an order line.
-            return self._not_understood()
-        changed = False if slot_answer else self._edit(order, notes)
+        )
+        changing = lexicon.contains(norm, lexicon.CHANGE[lang] + lexicon.CHANGE["en"])
+        changed = False if slot_answer or (unanswered_question and not changing) else self._edit(order, notes)
         refusal = None
         added: list[OrderLine] = []
-        if not changed and not slot_answer and self.pb.ticket.items and order:
+        if not changed and not slot_answer and not unanswered_question and self.pb.ticket.items and order:
             added, refusal = self._add_items(order, order, notes)
         if refusal is not None:
             return refusal
         before = dict(st.slots)
         got_slots = self._fill_slots(
-            text, norm, bool(changed or added), notes, asked_spec.id if slot_answer and asked_spec else None
+            text,
+            norm,
+            bool(changed or added or unanswered_question),
+            notes,
+            asked_spec.id if slot_answer and asked_spec else None,
         )
+        if unanswered_question and not (changed or got_slots):
+            return self._not_understood()
         heard = self._acknowledgement(before, bool(changed or added)) if got_slots and not self._slot_error else ""
         if lexicon.contains(norm, lexicon.DONE[lang]) or (st.asking == "more" and no and not added and not changed):
             if st.lines or not self.pb.ticket.items:
@@ -342,6 +359,14 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
 
     # ------------------------------------------------------------ yes / no
 
+    def _answers_slot(self, spec: SlotSpec | None, text: str, norm: str) -> bool:
+        """Whether the words are an answer to this slot's question (a trial read)."""
+        return (
+            spec is not None
+            and spec.type in ("address", "phone", "name", "time", "date", "datetime", "number")
+            and self.trial()._extract(spec, text, norm, True, []) is not None
+        )
+
     _CHANGE_A_VALUE = re.compile(
         r"^(?:no |oh |wait |sorry |um |uh )*(?:actually |make (?:it|that) |change (?:it|that) to |how about |what about "
         r"|let's say |let's do |can we do |mejor |que sea |mejor a las |改成|改到|换成)|\binstead\b|\brather\b"
@@ -357,7 +382,26 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
             return None
         if not self._CHANGE_A_VALUE.search(order) or self.mentions(order):
             return None
+        if not any(t.isdigit() or words_to_number(t) is not None for t in tokenize(order) if t not in ("a", "an")):
+            return None  # "can we do three nights instead?" says its own unit
         return spec
+
+    def _questions_beside(self, text: str) -> Reply | None:
+        """'do you guys have parking? I want a blowout with Marco Saturday at 11', 'my laptop
+        screen is cracked, how much is it to replace it?': the rest of the turn is taken
+        as any turn, then the questions are answered (after, so "it" is what was just said)."""
+        clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+        if len(clauses) < 2:
+            return None
+        asked = [c for c in clauses if self.trial()._question(lexicon.normalise(c)) is not None]
+        rest = " ".join(c for c in clauses if c not in asked)
+        if not asked or not lexicon.normalise(rest):
+            return None
+        reply = self._turn(rest, lexicon.normalise(rest))
+        answers = [self._question(lexicon.normalise(c), then="") for c in asked]
+        said = [a.text.strip() for a in answers if a is not None and a.understood]
+        reply.text = " ".join([*said, reply.text])
+        return reply
 
     def _is_menu_word(self, word: str) -> bool:
         return bool(self.matcher().find(word))
@@ -397,14 +441,19 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
         said = lexicon.contains(norm, lexicon.REQUEST[lang]) or lexicon.contains(norm, lexicon.REQUEST["en"])
         return bool(said) and bool(self.mentions(norm))
 
-    def _has_content_slots(self, norm: str) -> bool:
-        return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
-
     def _has_content(self, norm: str) -> bool:
-        """Does a yes/no answer also carry items, slot values or edits?"""
+        """Does a yes/no answer also carry items, slot values or edits ("no wait, make it
+        the morning", "yes, and a coke")?"""
         if self.mentions(norm):
             return True
-        return bool(T.parse_time_of_day(norm) or S.parse_phone(norm) or A.parse_address(norm, False))
+        return self._says_a_value(norm)
+
+    def _says_a_value(self, norm: str) -> bool:
+        """Whether the words would set or change a slot (tried on a copy of the call)."""
+        trial = self.trial()
+        before = dict(trial.state.slots)
+        trial._fill_slots(self._raw_text or norm, norm, True, [])
+        return trial.state.slots != before or trial._slot_error is not None
 
     # ------------------------------------------------------------ what next
 
@@ -417,6 +466,9 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
             self._slot_error = None
             st.asking = self._slot_error_slot or st.asking
             return Reply(" ".join(lead + [error.text]), hints=self._hints())
+        broken = self._broken_rule()
+        if broken is not None:
+            return Reply(" ".join(lead + [broken.text]), hints=broken.hints)
 
         if self.pb.ticket.items and not st.lines:
             st.asking = "order"
@@ -544,6 +596,12 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
 
     def _commit(self) -> Reply:
         ticket = self._priced()
+        said = Said(tuple(self.state.heard), self.caller, self.now.date())
+        types = {s.id: s.type for s in self.pb.ticket.slots}
+        problems = check_commit(ticket, self.state.read_back, said, self.catalog, types)
+        if problems:
+            # A ticket that is not what the caller said is a bug: a person takes the call.
+            return self._transfer("commit check failed: " + "; ".join(map(str, problems)), None, "transfer_escalate")
         self.state.asking = None
         return Reply("", Action("commit", "caller confirmed", ticket=ticket))
 
@@ -620,6 +678,10 @@ class DialogueEngine(AnswersMixin, EditsMixin, PendingMixin, DetailsMixin, SlotF
         if st.asking == "more":
             return hints.limit(hints.done_words(lang) + order)
         return hints.limit(order)
+
+
+# Where a turn's sentences and clauses part: a question beside the rest of the turn.
+_CLAUSE = re.compile(r"(?<=[?？])\s*|(?<=[.!。！])\s+|,\s+|，")
 
 
 def _with_acknowledgement(text: str, heard: str, notes: list[str], after_first: bool, chinese: bool) -> str:

@@ -129,7 +129,8 @@ TRANSFER = {
     "en": ("person", "human", "somebody", "someone real", "real person", "live person", "operator",
            "representative", "agent", "staff", "employee", "manager", "talk to someone", "speak to someone",
            "speak with someone", "talk to somebody", "speak to a person", "transfer me", "a real human",
-           "not a robot", "stop the robot", "customer service", "front desk", "receptionist", "the owner"),
+           "not a robot", "stop the robot", "customer service", "front desk", "receptionist", "the owner",
+           "technician", "a tech"),
     "es": ("persona", "humano", "operador", "operadora", "representante", "agente", "gerente", "encargado",
            "hablar con alguien", "una persona real", "transfiérame", "transfierame", "empleado", "recepción",
            "recepcion"),
@@ -225,7 +226,8 @@ QUESTION_SO_FAR = {
 PICKUP = {
     "en": ("pickup", "pick up", "pick it up", "picking up", "collect", "collection", "carry out", "carryout",
            "take out", "takeout", "to go", "come get", "come by", "grab it", "swing by"),
-    "es": ("recoger", "para llevar", "paso a recoger", "lo recojo", "la recojo", "pasar por"),
+    "es": ("recoger", "para llevar", "paso a recoger", "lo recojo", "la recojo", "las recojo", "los recojo", "pasar por",
+           "recogerlo", "recogerla", "recogerlos", "recogerlas", "paso por", "voy por"),
     "zh": ("自取", "来拿", "外带", "打包", "自己取"),
 }
 DELIVERY = {
@@ -274,14 +276,14 @@ GREETING_ONLY = ("hi", "hello", "hey", "good morning", "good afternoon", "good e
 # Spoken forms, in Spanish and Chinese, of choices Playbooks commonly offer;
 # a Playbook adds its own with `synonyms:` on the slot.
 CHOICE_WORDS: dict[str, tuple[str, ...]] = {
-    "morning": ("mañana", "por la mañana", "上午", "早上"),
-    "afternoon": ("tarde", "por la tarde", "下午", "中午"),
-    "evening": ("noche", "por la noche", "晚上", "傍晚"),
+    "morning": ("mañana", "por la mañana", "en la mañana", "de la mañana", "上午", "早上"),
+    "afternoon": ("tarde", "por la tarde", "en la tarde", "下午", "中午"),
+    "evening": ("noche", "por la noche", "en la noche", "晚上", "傍晚"),
     "phone": ("teléfono", "telefono", "celular", "móvil", "movil", "cell phone", "cellphone", "iphone",
               "smartphone", "手机", "电话"),
     "tablet": ("tableta", "ipad", "平板", "平板电脑"),
     "laptop": ("portátil", "portatil", "notebook", "macbook", "笔记本", "笔记本电脑"),
     "desktop": ("computadora de escritorio", "ordenador", "pc", "desktop computer", "台式机", "台式电脑"),
-    "console": ("consola", "playstation", "xbox", "switch", "game console", "游戏机"),
+    "console": ("consola", "playstation", "ps5", "ps4", "xbox", "switch", "nintendo", "game console", "游戏机"),
     "smartwatch": ("reloj inteligente", "apple watch", "watch", "智能手表", "手表"),
 }

@@ -42,7 +42,8 @@ NAME_INTROS_ASKED = {
 
 # Sounds before a bare name that are not part of it ("oh, Olivia", "uh, Henry").
 NAME_FILLERS = {"oh", "uh", "um", "umm", "ah", "er", "erm", "hmm", "well", "so", "i", "yeah", "ok", "okay", "sure", "eh",
-                "or", "and", "hi", "hey", "hello", "pues", "este", "嗯", "呃"}
+                "or", "and", "hi", "hey", "hello", "pues", "este", "嗯", "呃", "wait", "hold", "on", "actually", "sorry",
+                "no", "yes", "oops", "sí", "si"}
 
 # Words that end a name said mid-sentence ("name's Maria, pickup at 6", "put it under Nakamura he needs ...").
 NAME_STOP_WORDS = {
@@ -67,6 +68,7 @@ NOT_NAMES = {
     "my", "your", "our", "his", "her", "their", "what", "how", "who", "why", "where", "when", "can", "could",
     "please", "thanks", "thank", "hi", "hello", "hey", "sick", "tired", "feeling", "pregnant", "diabetic",
     "over", "under", "out", "up", "down", "off", "gluten", "lactose", "two", "dine", "takeout", "carryout",
+    "todo", "nada", "eso", "bien", "listo", "correcto", "perfecto", "due", "been", "being", "going", "gonna",
 }
 # Chinese words that end a name run ("我叫王明要两份" is 王明).
 _ZH_AFTER_NAME = "要想点订买的，,。在给来和"
@@ -86,7 +88,7 @@ def parse_name(text: str, language: str, asked: bool) -> str | None:
         for clause in clauses:
             for m in re.finditer(pattern, clause):
                 name = _clean_name(m.group(1), language)
-                if name and (not opening or _plausible(name)):
+                if name and (not opening or _plausible(name, m.group(1))):
                     return name
     if asked and clauses:
         return _bare_name(clauses, language)
@@ -115,13 +117,22 @@ def _bare_name(clauses: list[str], language: str) -> str | None:
 _POLITE = {"please", "thanks", "thank", "you", "thx", "gracias", "por", "favor"}
 
 
-def _plausible(name: str) -> bool:
+def _plausible(name: str, said: str) -> bool:
     """A word after "I'm" / "this is" that is a name, not how the caller is ("I'm craving
-    pizza", "I'm interested", "it's Tuesday")."""
+    pizza", "I'm interested", "it's Tuesday", "I'm due for my physical"): a name ends its
+    clause or is followed by a word that goes on after a name ("I'm Pat and ...")."""
     first = name.split()[0].lower()
     if len(first) > 5 and first.endswith(("ing", "ed", "ly")):
         return False
-    return first not in _DAY_WORDS
+    after = said.split()[len(name.split()) :]
+    return first not in _DAY_WORDS and (not after or after[0] in _AFTER_A_NAME)
+
+
+# Words that follow a name said in passing ("this is Jamie calling", "I'm Pat and I'd like", "it's Omar here").
+_AFTER_A_NAME = {
+    "and", "here", "calling", "again", "speaking", "from", "i", "i'd", "i'm", "i'll", "i've", "could", "can",
+    "would", "we", "just", "um", "uh", "please", "y", "so", "thanks", "hi", "hello", "with",
+}
 
 
 _DAY_WORDS = {

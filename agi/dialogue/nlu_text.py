@@ -26,10 +26,11 @@ def tokenize(text: str) -> list[str]:
     """Folded tokens of an utterance or a catalog name.
 
     >>> tokenize("Two 7-Up's & a JALAPEÑO popper, 两个taco, 2个")
-    ['two', '7', "up's", 'and', 'a', 'jalapeno', 'popper', '两', '个', 'taco', '2', '个']
+    ['two', '7', 'up', 'and', 'a', 'jalapeno', 'popper', '两', '个', 'taco', '2', '个']
     """
     text = fold(text).replace("’", "'").replace("`", "'").replace("&", " and ")
-    return _TOKEN.findall(text)
+    # "the screen's cracked", "our water heater's banging": the thing, not a new word
+    return [t[:-2] if t.endswith("'s") else t for t in _TOKEN.findall(text)]
 
 
 def is_cjk(token: str) -> bool:

@@ -40,7 +40,9 @@ _YES_FIRST = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|sí|si|claro|vale|好的
 class PendingMixin:
     """Part of DialogueEngine: the answer to a question in flight (`state.pending`)."""
 
-    def _answer_pending(self, norm: str, yes: bool, no: bool) -> Reply | None:
+    def _answer_pending(self, norm: str, order: str, yes: bool, no: bool) -> Reply | None:
+        """The answer to the yes/no (or which-one) question in flight; `order` is the
+        turn without its times, addresses and numbers of other things."""
         st = self.state
         pending = st.pending
         assert pending is not None
@@ -49,8 +51,7 @@ class PendingMixin:
                 st.pending = None
                 st.slots["phone"] = self.caller
                 return self._next()
-            # The order's words have the phone number taken out: read it from what was said.
-            phone = S.parse_phone(lexicon.normalise(self._raw_text))
+            phone = self._phone_number(S.parse_phone(norm))
             st.pending = None
             if phone:
                 st.slots["phone"] = phone
@@ -61,18 +62,18 @@ class PendingMixin:
                 return Reply(P.say("ask_phone", st.language))
             return None
         if pending.kind == "which":
-            return self._answer_which(norm, pending.lines, no)
+            return self._answer_which(order, pending.lines, no)
         if pending.kind == "service" and yes and not self._has_content(norm):
             st.pending = None
             slot_id, service_id = (pending.rule_id or "=").split("=", 1)
             st.slots[slot_id] = service_id
             return self._next()
         if pending.kind in ("alternative", "guess") and not ((yes or no) and not self._has_content(norm)):
-            reply = self._answer_offer(_YES_NO_FIRST.sub("", norm), pending, yes)
+            reply = self._answer_offer(_YES_NO_FIRST.sub("", order), pending, yes)
             if reply is not None:
                 return reply
         if pending.kind in ("alternative", "guess", "upsell") and _YES_FIRST.match(norm) and self._has_content(norm):
-            return self._yes_and(norm, pending)
+            return self._yes_and(order, pending)
         if yes and not self._has_content(norm):
             st.pending = None
             if pending.kind == "upsell":

@@ -83,6 +83,41 @@ def sounds_like_phrase(text: str, phrases: tuple[str, ...] | list[str]) -> str |
     return None
 
 
+def said_in_any_order(text: str, phrases: tuple[str, ...] | list[str]) -> str | None:
+    """The first phrase of two or more words whose words are all said, in any order
+    and with other words between ("my baby has a really high fever" says "high fever
+    baby", "breathing trouble" says "trouble breathing", "胸口很疼" says "胸口疼")."""
+    norm = lexicon.fold(lexicon.normalise(text))
+    words = [_stem(w) for w in norm.split()]
+    for phrase in phrases:
+        folded = lexicon.fold(phrase.lower())
+        if lexicon.has_cjk(folded):
+            chars = [c for c in folded if not c.isspace()]
+            if len(chars) >= 3 and re.search(".{0,2}".join(map(re.escape, chars)), norm.replace(" ", "")):
+                return phrase
+            continue
+        wanted = {_stem(w) for w in lexicon.normalise(folded).split() if w not in _FILLER}
+        if len(wanted) >= 2 and _close_together(words, wanted, len(wanted) + 4):
+            return phrase
+    return None
+
+
+def _close_together(words: list[str], wanted: set[str], width: int) -> bool:
+    """Whether every wanted word is said within `width` words of one another."""
+    for start in range(len(words)):
+        if words[start] in wanted and wanted <= set(words[start : start + width]):
+            return True
+    return False
+
+
+def _stem(word: str) -> str:
+    """'baby's' and 'babies' -> 'baby', 'fevers' -> 'fever': enough to compare symptoms."""
+    word = word.removesuffix("'s")
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
 def _sound_apart(a: str, b: str) -> int:
     return jellyfish.levenshtein_distance(jellyfish.metaphone(a), jellyfish.metaphone(b))
 
@@ -96,7 +131,7 @@ def urgent(text: str, playbook: Playbook) -> Decision | None:
         return None
     builtin = tuple(p for lang in lexicon.URGENT_DEFAULT.values() for p in lang)
     phrases = tuple(configured) + builtin
-    hit = matches_phrase(text, phrases) or sounds_like_phrase(text, phrases)
+    hit = matches_phrase(text, phrases) or said_in_any_order(text, phrases) or sounds_like_phrase(text, phrases)
     if hit:
         target = playbook.escalation.urgent_target or playbook.escalation.default_target
         return Decision("transfer", f"urgent: {hit}", target, "transfer_urgent")

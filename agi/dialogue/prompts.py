@@ -200,6 +200,21 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Lo siento, {place} está fuera de nuestra zona. Atendemos {area}. ¿A qué dirección vamos?",
         "zh": "抱歉，{place}不在我们的服务范围内。我们的服务范围是{area}。请问上门地址是哪里？",
     },
+    "closed_day": {
+        "en": "Sorry, we're closed on {day}. We're open {hours}. What day works for you?",
+        "es": "Lo siento, el {day} está cerrado. Abrimos {hours}. ¿Qué día le conviene?",
+        "zh": "抱歉，{day}我们不营业。营业时间是{hours}。您哪天方便？",
+    },
+    "over_capacity": {
+        "en": "Sorry, the {item} holds up to {capacity} guests, not {guests}.",
+        "es": "Lo siento, la {item} es para un máximo de {capacity} huéspedes, no {guests}.",
+        "zh": "抱歉，{item}最多住{capacity}位，住不下{guests}位。",
+    },
+    "fits_instead": {
+        "en": "For {guests} we have the {options}. Which would you like?",
+        "es": "Para {guests} tenemos {options}. ¿Cuál prefiere?",
+        "zh": "{guests}位可以选{options}。您要哪一种？",
+    },
     "no_delivery": {
         "en": "Sorry, we only do {types}. {next}",
         "es": "Lo siento, solo hacemos {types}. {next}",

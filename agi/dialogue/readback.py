@@ -31,6 +31,7 @@ class ReadbackMixin:
     def _readback(self) -> str:
         lang = self.state.language
         ticket = self._priced()
+        self.state.read_back = ticket.to_public()
         total = P.money(ticket.total_minor, ticket.currency, lang)
         details = self._details_text(ticket)
         if self.pb.ticket.kind is TicketKind.ORDER:

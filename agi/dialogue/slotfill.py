@@ -17,6 +17,7 @@ from agi.dialogue import lexicon
 from agi.dialogue import prompts as P
 from agi.dialogue import slots as S
 from agi.dialogue import times as T
+from agi.dialogue.counts import UNIT_OF_SLOT, count_of
 from agi.dialogue.names import parse_name
 from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.replies import Reply
@@ -47,14 +48,23 @@ class SlotFillingMixin:
         text_specs = []
         correcting = lexicon.contains(norm, lexicon.CHANGE[st.language] + lexicon.REMOVE[st.language])
         asked_spec = self._slot_spec(asked)
-        free_answer = asked_spec is not None and asked_spec.type == "text" and not correcting and not consumed
-        for spec in self.pb.ticket.slots:
+        # "the switch clicks but the light doesn't come on" describes the fault: a change
+        # word counts with a word that puts something right ("sorry, it's actually a tablet").
+        correcting = correcting and bool(_CORRECTING.search(norm))
+        free_answer = asked_spec is not None and asked_spec.type == "text" and not consumed and not correcting
+        # The name is read last: a turn that changed another value ("oh wait, it's five
+        # guests") is no bare answer to "may I have your name?".
+        ordered = sorted(self.pb.ticket.slots, key=lambda spec: spec.type == "name")
+        for spec in ordered:
             if spec.type == "text":
                 text_specs.append(spec)
                 continue
-            if free_answer and spec.type in ("service", "choice"):
-                continue  # "the screen stays black" describes the fault; it does not pick a repair
-            value = self._extract(spec, text, norm, asked == spec.id, notes)
+            if free_answer and spec.type not in ("fulfillment",):
+                # "the screen stays black" describes the fault; it does not pick a repair,
+                # and "a fever since Saturday" sets no day
+                continue
+            bare_answer = asked == spec.id and not (spec.type == "name" and (got or correcting or consumed))
+            value = self._extract(spec, text, norm, bare_answer, notes)
             if value is None:
                 continue
             if isinstance(value, Reply):
@@ -63,7 +73,7 @@ class SlotFillingMixin:
                 continue
             if spec.id in st.slots and st.slots[spec.id] != value and spec.type not in ("service",):
                 notes.append(P.say("noted", st.language))
-            if st.slots.get(spec.id) != value:
+            if st.slots.get(spec.id) != value and spec.type in ("time", "datetime", "number"):
                 st.focus = spec.id
             st.slots[spec.id] = value
             got = True
@@ -72,6 +82,7 @@ class SlotFillingMixin:
                 st.slots[spec.id] = text.strip()
                 got = True
         self._address_means_delivery()
+        self._services_follow_device(notes)
         return got
 
     def _address_means_delivery(self) -> None:
@@ -108,14 +119,20 @@ class SlotFillingMixin:
         if t == "phone":
             if lexicon.contains(norm, lexicon.CALLER_ID_OK[lang]) and self.caller:
                 return self.caller
-            return S.parse_phone(norm) if (asked or "number" in norm or "número" in norm or "电话" in norm) else None
+            said = asked or "number" in norm or "número" in norm or "电话" in norm
+            return self._phone_number(S.parse_phone(norm)) if said else None
         if t == "time":
             if lexicon.contains(norm, lexicon.ASAP[lang]) and (asked or "ready" in norm or "soon" in norm):
                 return "asap"
             said = T.parse_time_of_day(norm) or (T.bare_time(norm) if asked else None)
             if said is None:
+                self._remember_day_said(spec, norm)  # "can I order for tomorrow morning?"
                 return None
-            day = D.parse_date(norm, self.now.date()) or self._day_already_given(spec)
+            said = T.with_ampm(said, self.state.slots.get(f"_{spec.id}_ampm"))
+            said_day = D.parse_date(norm, self.now.date())
+            day = said_day or self.state.slots.get(f"_{spec.id}_day") or self._day_already_given(spec)
+            if said_day is not None:
+                self.state.slots[f"_{spec.id}_day"] = said_day  # kept when this time is refused
             when = T.resolve_time(said, self.now, day)
             return self._check_order_time(when)
         if t in ("datetime", "date"):
@@ -124,15 +141,23 @@ class SlotFillingMixin:
             if day is None and said is None:
                 return None
             if t == "date":
-                return day.isoformat() if day else None
+                return self._check_booking_day(day) if day else None
             partial = self.state.slots.get(f"_{spec.id}_day")
+            current = self.state.slots.get(spec.id)
+            if said is None and isinstance(current, datetime):
+                # "can we do Sunday instead, same time?": the day moves, the time stays
+                said = T.TimeOfDay(current.hour, current.minute, "am" if current.hour < 12 else "pm")
             if said is None:
-                self.state.slots[f"_{spec.id}_day"] = day
+                self._remember_day_said(spec, norm)
                 # "Friday" (or "Friday at 90", a time misheard) to "what day and
                 # time?": the day is taken and only the time is asked for.
-                return Reply(self._time_on_question(day)) if asked else None
-            when = T.resolve_time(said, self.now, day or partial or self._day_already_given(spec))
-            return self._check_booking_time(when)
+                return Reply(self._time_on_question(day)) if asked and day is not None else None
+            said = T.with_ampm(said, self.state.slots.get(f"_{spec.id}_ampm"))
+            on = day or partial or self._day_already_given(spec)
+            if day is not None:
+                # a day said with a time that is refused stays for the next try ("ten in the morning then")
+                self.state.slots[f"_{spec.id}_day"] = day
+            return self._check_booking_time(T.resolve_time(said, self.now, on))
         if t == "number":
             unit = self._unit_for(spec, norm)
             if not asked and unit is None:
@@ -146,27 +171,17 @@ class SlotFillingMixin:
                 )
             return n
         if t == "choice":
-            folded = f" {lexicon.fold(norm)} "
-            for choice in spec.choices:
-                forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
-                for form in forms:
-                    f = lexicon.fold(form.lower())
-                    if not asked and D.parse_date(f, self.now.date()) is not None:
-                        continue  # "mañana" is tomorrow unless the morning is what was asked
-                    if (lexicon.has_cjk(f) and f in folded) or re.search(rf"\b{re.escape(f)}s?\b", folded):
-                        return choice
-            return None
+            return self._choice_said(spec, norm, asked)
         if t == "service":
             return self._service_from(spec, norm, asked, notes)
         if t == "staff":
-            if (
-                re.search(r"\b(any|anyone|anybody|no preference|whoever|doesn't matter|cualquiera|quien sea)\b", norm)
-                or "都可以" in norm
-            ):
+            # Unasked, a staff member is named after "with" or a title: "Laura Chen" answering
+            # "may I have your name?" is the caller, not Nurse Practitioner Chen.
+            named = _staff_named(self.pb.schedule.staff, norm, anchored=not asked)
+            if named is not None:
+                return self._check_staff(named)
+            if _ANY_STAFF.search(norm) or (asked and _ANY_STAFF_ASKED.search(norm)) or "都可以" in norm or "谁都行" in norm:
                 return "any"
-            for member in self.pb.schedule.staff:
-                if re.search(rf"\b{re.escape(lexicon.fold(member.name.lower().split()[0]))}\b", lexicon.fold(norm)):
-                    return self._check_staff(member)
             member = _staff_by_sound(self.pb.schedule.staff, norm, asked)
             return self._check_staff(member) if member is not None else None
         if t == "text":
@@ -174,6 +189,18 @@ class SlotFillingMixin:
                 return text.strip()
             return None
         return None
+
+    def _phone_number(self, digits: str | None) -> str | None:
+        """A number said as the caller ID would carry it: '802 555 0199' is +18025550199 where
+        the caller or the business is in the North American numbering plan."""
+        if digits is None or digits.startswith("+"):
+            return digits
+        nanp = (self.caller or "").startswith("+1") or str(self.pb.business.tz).startswith("America/")
+        if nanp and len(digits) == 10:
+            return "+1" + digits
+        if nanp and len(digits) == 11 and digits.startswith("1"):
+            return "+" + digits
+        return digits
 
     def _outside_area_text(self, place: str) -> str:
         """'We don't deliver to Naperville', with the area served and what the caller can do instead."""
@@ -188,6 +215,16 @@ class SlotFillingMixin:
             key = "outside_area_only"
         return P.say(key, lang, place=place, area=area)
 
+    def _remember_day_said(self, spec: SlotSpec, norm: str) -> None:
+        """A day or part of the day said before the time ("for tomorrow morning"), kept
+        for when the time comes ("around seven fifteen" is then 7:15 tomorrow morning)."""
+        day = D.parse_date(norm, self.now.date())
+        if day is not None:
+            self.state.slots[f"_{spec.id}_day"] = day
+        part = T.daypart(norm)
+        if part is not None:
+            self.state.slots[f"_{spec.id}_ampm"] = part
+
     def _day_already_given(self, spec: SlotSpec) -> Any:
         """The day of the time already taken: "tomorrow at 3", then "change it to 4",
         is tomorrow at 4 (a new time alone moves the hour, not the day)."""
@@ -196,32 +233,28 @@ class SlotFillingMixin:
             return current.date()
         return None
 
-    _UNITS = {
-        "guests": r"(?:people|persons|guests|guess|adults|personas|huéspedes|huespedes|位|个人|人)",
-        "nights": r"(?:nights?|ninth|noches?|晚上|晚|夜)",
-        "party_size": r"(?:people|persons|guests|guess|personas|位|人)",
-    }
-    # Counts a recogniser writes as the word they sound like, right before a
-    # unit: "for guests" is 4 guests, "make it for nights" 4 nights.
-    _SOUNDS_LIKE_COUNT = {"for": "4", "fore": "4", "to": "2", "too": "2", "won": "1", "ate": "8"}
+    def _choice_said(self, spec: SlotSpec, norm: str, asked: bool) -> str | None:
+        """The choice named last that is not being dropped: "it's my laptop, not my phone"
+        is the laptop; "mañana" is the morning only when the morning is what was asked."""
+        folded = f" {lexicon.fold(norm)} "
+        said: list[tuple[int, str]] = []
+        for choice in spec.choices:
+            forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]
+            for form in forms:
+                f = lexicon.fold(form.lower())
+                if not asked and D.parse_date(f, self.now.date()) is not None and not f.startswith(("en ", "de ", "por ")):
+                    continue
+                if lexicon.has_cjk(f):
+                    hits = [m.start() for m in re.finditer(re.escape(f), folded)]
+                else:
+                    hits = [m.start() for m in re.finditer(rf"\b{re.escape(f)}s?\b", folded)]
+                said += [(at, choice) for at in hits if not _NOT_THIS_ONE.search(folded[:at].rstrip() + " ")]
+        return max(said)[1] if said else None
 
     def _unit_for(self, spec: SlotSpec, norm: str) -> int | None:
-        """'for 2 nights, 3 guests' -> the number said right before the slot's unit."""
-        unit = self._UNITS.get(spec.id)
-        if unit is None:
-            return None
-        norm = re.sub(
-            rf"\b({'|'.join(self._SOUNDS_LIKE_COUNT)})\s+(?:a\s+)?(?={unit}\b)",
-            lambda m: self._SOUNDS_LIKE_COUNT[m.group(1)] + " ",
-            norm,
-        )
-        m = re.search(rf"([\w一二两三四五六七八九十]+)\s*{unit}", norm)
-        if m is None:
-            if spec.id == "party_size" and (m2 := re.search(r"party of (\w+)", norm)):
-                return S.words_to_number(m2.group(1)) if not m2.group(1).isdigit() else int(m2.group(1))
-            return None
-        word = m.group(1)
-        return int(word) if word.isdigit() else S.words_to_number(word)
+        """'for a week', 'five of us', '3 nights, 2 guests' -> the count of the slot's unit."""
+        unit = UNIT_OF_SLOT.get(spec.id)
+        return count_of(unit, norm) if unit is not None else None
 
     def _slot_label(self, spec: SlotSpec) -> str:
         return spec.id.replace("_", " ")
@@ -243,25 +276,40 @@ class SlotFillingMixin:
         category = self.pb.ticket.service_category
         tokens = tokenize(norm)
         chosen: list[Item] = []
+        said_as: dict[str, set[str]] = {}  # item id -> the words it was named by
+        device_words = self._device_words()
         for m in self.mentions(norm, ("item",)):
             item = self.catalog.item(m.item_id) if m.item_id else None
             if item is None or (category is not None and item.category != category):
                 continue
+            if set(tokenize(m.text)) <= device_words:
+                continue  # "my iPad won't charge": the device, not an iPad screen
+            item = self._for_device(item)
             before = " ".join(tokens[max(0, m.start - 3) : m.start])
             if lexicon.contains(before, lexicon.REMOVE[lang] + lexicon.REMOVE["en"]) or re.search(
                 r"\b(not|instead of|rather than|en vez de|en lugar de)\b", before
             ):
                 continue
+            said_as.setdefault(item.id, set()).update(tokenize(m.text))
             if item not in chosen:
                 chosen.append(item)
+        # "a haircut ... a kids haircut": the plain word is the kids haircut said first
+        chosen = [i for i in chosen if not any(o is not i and said_as[i.id] < said_as[o.id] for o in chosen)]
+        if not chosen and self.state.topic is not None and _ONE_OF_THOSE.search(norm):
+            topic = self.catalog.item(self.state.topic)  # "how much is a men's haircut?" ... "book me one"
+            chosen = [topic] if topic is not None and (category is None or topic.category == category) else []
         if not chosen:
             return None
         missing = next((item for item in chosen if not item.available), None)
         if missing is not None:
             alt = self._alternative(missing)
+            if alt is not None and self._names_other_device(alt):
+                alt = None  # no laptop screen for a cracked iPad
+            if alt is None or len(chosen) > 1:
+                # nothing like it to offer: the caller hears so and is asked what else
+                return Reply(f"{self._unavailable_text(missing)} {self._ask(spec)}")
             notes.append(self._unavailable_text(missing, alt))
-            if alt is not None and len(chosen) == 1:
-                st.pending = Pending("service", rule_id=f"{spec.id}={alt.id}")
+            st.pending = Pending("service", rule_id=f"{spec.id}={alt.id}")
             return None
         ids = [item.id for item in chosen]
         if adding and not only and not correcting:
@@ -269,6 +317,56 @@ class SlotFillingMixin:
         if ids == current:
             return st.slots.get(spec.id)  # said again ("just the gel manicure"): understood, nothing changes
         return ids[0] if len(ids) == 1 else ids
+
+    def _device_spec(self) -> SlotSpec | None:
+        """The choice slot whose choices name the catalog's services ("phone" in "phone
+        battery replacement"): the device a repair is priced for."""
+        names = {w for i in self.catalog.items for w in tokenize(i.name)}
+        return next(
+            (s for s in self.pb.ticket.slots if s.type == "choice" and sum(c in names for c in s.choices) >= 2), None
+        )
+
+    def _device_words(self) -> set[str]:
+        spec = self._device_spec()
+        if spec is None:
+            return set()
+        words: set[str] = set()
+        for choice in spec.choices:
+            for form in (choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())):
+                words.update(tokenize(form))
+        return words
+
+    def _for_device(self, item: Item) -> Item:
+        """The same service for the device said: a MacBook's battery is the laptop battery
+        replacement, not the phone one (the item named alike with the device word swapped)."""
+        spec = self._device_spec()
+        device = self.state.slots.get(spec.id) if spec is not None else None
+        if spec is None or not isinstance(device, str):
+            return item
+        words = tokenize(item.name)
+        named = [w for w in words if w in spec.choices]
+        if not named or device in named:
+            return item
+        wanted = [device if w in named else w for w in words]
+        # the device's own, even when it is 86'd: the caller then hears so, and what else can be done
+        return next((i for i in self.catalog.items if tokenize(i.name) == wanted), item)
+
+    def _names_other_device(self, item: Item) -> bool:
+        spec = self._device_spec()
+        device = self.state.slots.get(spec.id) if spec is not None else None
+        named = [w for w in tokenize(item.name) if spec is not None and w in spec.choices]
+        return bool(named) and isinstance(device, str) and device not in named
+
+    def _services_follow_device(self, notes: list[str]) -> None:
+        """A device corrected after the service was chosen ("wait, it's my laptop") moves
+        the service to that device's, said back with its price."""
+        spec = self._service_spec()
+        if spec is None:
+            return
+        ids = service_ids(self.state.slots.get(spec.id))
+        moved = [self._for_device(self.catalog.item(i)).id if self.catalog.item(i) else i for i in ids]
+        if moved != ids:
+            self.state.slots[spec.id] = moved[0] if len(moved) == 1 else moved
 
     def _check_staff(self, member: Any) -> str | Reply:
         """Staff who do not offer every chosen service are not booked for them."""
@@ -336,6 +434,14 @@ class SlotFillingMixin:
             return Reply(P.say("bad_time_soon", lang, earliest=self._when_text(earliest)))
         return when
 
+    def _check_booking_day(self, day: Any) -> str | Reply:
+        """A day the business is closed is no day for a visit: said so, with the hours."""
+        lang = self.state.language
+        if not self.pb.business.open_ranges(day.weekday()) and self.pb.business.hours:
+            on = datetime.combine(day, datetime.min.time(), self.now.tzinfo)
+            return Reply(P.say("closed_day", lang, day=P.spoken_date(day, lang), hours=self._hours_text(on)))
+        return day.isoformat()
+
     def _check_booking_time(self, when: datetime) -> datetime | Reply:
         sched = self.pb.schedule
         lang = self.state.language
@@ -363,7 +469,9 @@ class SlotFillingMixin:
                 continue
             if any(str(self._slot_value_text(self.state.slots.get(k))) != v for k, v in spec.when.items()):
                 continue
-            required = spec.required or (spec.type == "time" and self.state.closed_now)
+            # a pickup time is asked when the shop is closed now, or a day was said without one
+            day_said = self.state.slots.get(f"_{spec.id}_day") not in (None, self.now.date())
+            required = spec.required or (spec.type == "time" and (self.state.closed_now or day_said))
             if required:
                 out.append(spec)
         return out
@@ -377,11 +485,58 @@ class SlotFillingMixin:
         return missing[0].id if missing else None
 
 
+_CORRECTING = re.compile(
+    r"\b(?:actually|sorry|wait|i mean|instead|rather|not the|not my|not a|make it|make that|change it|"
+    r"mejor|perdón|perdon|en realidad|quise decir)\b|不是|其实|改成"
+)
+
+
+_ONE_OF_THOSE = re.compile(r"\b(?:book me one|book one|one of those|that one|i'll take it|i'll take one|let's do it|"
+                           r"let's do that|book it|i'll do it|i'll have that|sign me up|reserve one)\b|\bone\b")
+
+
 def service_ids(value: Any) -> list[str]:
     """The service slot's value as a list: one id, or several in the order said."""
     if isinstance(value, str):
         return [value]
     return list(value) if isinstance(value, list) else []
+
+
+_ANY_STAFF = re.compile(
+    r"\b(?:anyone|anybody|no preference|whoever|whoever's|doesn't matter|don't mind|either one|any of them|"
+    r"first available|whoever is free|cualquiera|quien sea|me da igual|no importa)\b"
+)
+# Words that mean anyone only as the answer to "with whom?" ("any sick visits on Saturday?" asks no stylist).
+_ANY_STAFF_ASKED = re.compile(r"\b(?:any|either|both)\b")
+# Words of a staff member's name that do not tell one from another ("Dr. Garcia", "Nurse Practitioner Chen").
+_TITLES = {"dr", "doctor", "doctora", "nurse", "practitioner", "np", "pa", "mr", "mrs", "ms", "miss", "md", "rn"}
+_NOT_THIS_ONE = re.compile(
+    r"\b(?:not|instead of|rather than|other than|en vez de|en lugar de|no)\s+(?:with\s+|con\s+|my\s+|the\s+|a\s+|an\s+|mi\s+|el\s+|la\s+)?$|不是$"
+)
+
+
+_STAFF_ANCHOR = re.compile(
+    r"\b(?:with|con|see|by|from|para ver a|dr|doctor|doctora|nurse|practitioner|np)\s+(?:(?:the|el|la|dr|doctor|doctora)\s+)?$"
+)
+
+
+def _staff_named(staff: list[Any], norm: str, anchored: bool = False) -> Any | None:
+    """The staff member the caller asks for by a word of their name ("with Dr. Garcia",
+    "con el doctor García", "Nurse Practitioner Chen"); one named after "instead of" or
+    "not" is the one being dropped ("with Ana instead of Marco")."""
+    folded = lexicon.fold(norm)
+    found: list[tuple[bool, int, Any]] = []
+    for member in staff:
+        words = [w for w in re.findall(r"[a-z]+", lexicon.fold(member.name.lower())) if w not in _TITLES]
+        for word in words:
+            for m in re.finditer(rf"\b{re.escape(word)}\b", folded):
+                before = folded[: m.start()]
+                if not _NOT_THIS_ONE.search(before):
+                    # "this is Ana, a haircut with Marco": the one after "with" is the stylist
+                    after_with = bool(_STAFF_ANCHOR.search(before))
+                    if after_with or not anchored:
+                        found.append((not after_with, m.start(), member))
+    return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
 def _staff_by_sound(staff: list[Any], norm: str, asked: bool) -> Any | None:

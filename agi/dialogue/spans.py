@@ -17,8 +17,8 @@ from enum import Enum
 from typing import Callable
 
 from agi.dialogue.address import find_address
+from agi.dialogue.counts import count_spans
 from agi.dialogue.dates import find_day_number
-from agi.dialogue.numbers import words_to_number
 from agi.dialogue.times import find_time
 
 
@@ -40,13 +40,6 @@ class Span:
 
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{5,}\d(?![\w.])")
 _ZIP = re.compile(r"\b\d{5}(?:-\d{4})?\b")
-_UNIT_COUNT = re.compile(
-    r"\b(?:party of|table for|for|of)?\s*\b(\d{1,3}|[a-z]+)\s+(?:people|persons|guests|adults|kids|children|"
-    r"nights?|noches?|personas|huéspedes|huespedes|of us)\b"
-    r"|[一二两三四五六七八九十\d]+\s*(?:位|个人|晚)"
-)
-
-
 def find_spans(norm: str, is_menu_word: Callable[[str], bool] | None = None) -> list[Span]:
     """The spans of `norm` (normalised text) that hold a time, address, ZIP, phone
     number, count of a unit or a day of the month; they may overlap."""
@@ -59,7 +52,7 @@ def find_spans(norm: str, is_menu_word: Callable[[str], bool] | None = None) -> 
         spans.append(Span(SpanKind.ADDRESS, address.start, address.end))
     spans += [Span(SpanKind.PHONE, m.start(), m.end()) for m in _PHONE.finditer(norm) if _digits(m.group(0)) >= 7]
     spans += [Span(SpanKind.ZIP, m.start(), m.end()) for m in _ZIP.finditer(norm)]
-    spans += [Span(SpanKind.UNIT_COUNT, m.start(), m.end()) for m in _UNIT_COUNT.finditer(norm) if _is_count(m)]
+    spans += [Span(SpanKind.UNIT_COUNT, start, end) for start, end in count_spans(norm)]
     spans += [Span(SpanKind.DAY, start, end) for start, end in find_day_number(norm)]
     return spans
 
@@ -75,8 +68,3 @@ def masked(norm: str, spans: list[Span]) -> str:
 
 def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in text)
-
-
-def _is_count(m: re.Match[str]) -> bool:
-    word = m.group(1)
-    return word is None or word.isdigit() or words_to_number(word) is not None or word in ("couple", "few")

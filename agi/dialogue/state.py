@@ -43,6 +43,13 @@ class DialogueState:
     # (the detail question, the options a short answer fitted): "vanilla" to
     # "which syrup?" fits two syrups, so the question is asked again with those two.
     narrowed: tuple[str, tuple[str, ...]] | None = None
+    # The item the caller last asked about ("how much is a men's haircut?"): "book me one".
+    topic: str | None = None
+    # Everything the caller said, as heard (kept through corrections): what a ticket's values
+    # are checked against before the commit (invariant.check_commit).
+    heard: list[str] = field(default_factory=list)
+    # The ticket as last read back (Ticket.to_public()): a commit must be exactly this.
+    read_back: dict[str, Any] | None = None
 
     def touch(self, index: int) -> None:
         self.last_line = index

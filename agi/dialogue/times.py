@@ -61,11 +61,11 @@ _MINUTE_WORDS = {
 _CLOCK = re.compile(rf"\b(\d{{1,2}})[:.](\d{{2}})\s*({_AMPM})?")
 _HOUR_AMPM = re.compile(rf"\b(\d{{1,2}})\s*({_AMPM}|o'?clock)(?!\w)")
 _AT_HOUR = re.compile(
-    r"\b(?:at|around|by|about|a las|a la)\s+(\d{1,2})\b(?![:.]\d)"
+    r"\b(?:at|around|by|about|a las|a la|para las|para la)\s+(\d{1,2})\b(?![:.]\d)"
     r"(?!\s*(?:minutes|mins|pizzas|people|persons|guests|of us|nights))"
 )
 _WORD_CLOCK = re.compile(
-    rf"\b(at|around|by|about|a las|a la)?\s*\b({_HOUR_WORDS})\b(?:\s+({_MINUTES_SAID}))?(?:\s*({_AMPM})(?!\w))?"
+    rf"\b(at|around|by|about|a las|a la|para las|para la)?\s*\b({_HOUR_WORDS})\b(?:\s+({_MINUTES_SAID}))?(?:\s*({_AMPM})(?!\w))?"
 )
 # "twenty past eight", "ten to seven", "quarter to 7", "half past six", "veinte para las ocho"
 _PAST_TO = re.compile(
@@ -86,7 +86,8 @@ _IN_AN_HOUR = re.compile(r"\b(?:in|en)\s+(?:an|one|una)\s+(?:hour|hora)\b")
 _ZH_CLOCK = re.compile(r"(上午|早上|中午|下午|晚上)?([零一二两三四五六七八九十\d]{1,3})点(半|一刻|([零一二三四五六七八九十\d]{1,3})分?)?")
 _ZH_IN = re.compile(r"([零一二两三四五六七八九十\d]{1,3}|半)(个)?(分钟|小时)(以?后|之后)")
 # The part of the day, said anywhere in the turn: "tomorrow morning at 7:15", "around 4 this afternoon".
-_MORNING = re.compile(r"\b(?:morning|this morning|in the morning|de la mañana|por la mañana|de la manana)\b|上午|早上")
+_GREETING = re.compile(r"\bgood (?:morning|afternoon|evening)\b|\bbuenas tardes\b|\bbuenas noches\b|\bbuenos días\b")
+_MORNING = re.compile(r"\b(?:morning|this morning|in the morning|(?:de|por|en) la (?:mañana|manana))\b|上午|早上")
 _AFTERNOON = re.compile(
     r"\b(?:afternoon|evening|tonight|this evening|de la tarde|por la tarde|de la noche|por la noche|esta noche)\b"
     r"|下午|晚上|今晚"
@@ -212,13 +213,24 @@ def parse_time_of_day(text: str) -> Said | None:
 
 
 def _with_daypart(value: Said, text: str) -> Said:
-    if not isinstance(value, TimeOfDay) or value.ampm is not None or value.hour > 12:
-        return value
+    return with_ampm(value, daypart(text))
+
+
+def daypart(text: str) -> str | None:
+    """'am' or 'pm' when the part of the day is said ("tomorrow morning", "this afternoon")."""
+    text = _GREETING.sub(" ", text)  # "good afternoon! a manicure around eleven" is 11 am
     if _AFTERNOON.search(text):
-        return TimeOfDay(value.hour, value.minute, "pm")
+        return "pm"
     if _MORNING.search(text):
-        return TimeOfDay(value.hour, value.minute, "am")
-    return value
+        return "am"
+    return None
+
+
+def with_ampm(value: Said, ampm: str | None) -> Said:
+    """The time with the part of the day said elsewhere, when the time itself did not say."""
+    if ampm is None or not isinstance(value, TimeOfDay) or value.ampm is not None or value.hour > 12:
+        return value
+    return TimeOfDay(value.hour, value.minute, ampm)
 
 
 def bare_time(text: str) -> Said | None:

@@ -183,7 +183,7 @@ def test_a_number_given_instead_of_the_caller_id_is_taken():
     assert "best number to reach you?" in c.turns[-1]["bot"]
     bot = c.say("no, better to call my cell, 802 555 0199")
     assert "Shall I place the order?" in bot
-    assert state(c).slots["phone"] == "8025550199"
+    assert state(c).slots["phone"] == "+18025550199"
 
 
 def test_a_count_changed_in_pieces_is_counted_in_packs():

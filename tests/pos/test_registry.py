@@ -50,3 +50,26 @@ def test_local_binding(tmp_path):
     pos = build_adapter(binding, data_dir=tmp_path, base_dir=ROOT / "playbooks")
     assert pos.name == "local" and pos.fetch_catalog().item("pizza-cheese") is not None
     assert outbox_name(pos) == "local"
+
+
+@pytest.mark.parametrize("vendor", sorted(CASES))
+def test_the_credentials_a_config_may_name_are_those_the_adapter_reads(vendor, tmp_path, monkeypatch):
+    from adapters.mapping import Settings
+    from adapters.registry import credential_names
+
+    settings, env, _ = CASES[vendor]
+    asked: dict[str, str] = {}
+    read = Settings.secret
+
+    def recording(self, name, default_env, required=True):
+        asked[name] = default_env
+        return read(self, name, default_env, required)
+
+    monkeypatch.setattr(Settings, "secret", recording)
+    binding = PosBinding(adapter=vendor, settings=settings)
+    names = credential_names(vendor)
+    build_adapter(binding, data_dir=tmp_path, env={}, secrets={name: "from-config" for name in names})
+    assert asked == names  # every one it reads, each with the environment variable it falls back to
+    # A name it does not read is refused, not ignored in favour of the environment.
+    with pytest.raises(ConfigurationError, match=f"'token', which {vendor} does not read \\(it reads "):
+        build_adapter(binding, data_dir=tmp_path, env=env, secrets={"token": "from-config"})
