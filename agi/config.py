@@ -191,6 +191,8 @@ class WebhooksConfig(_Strict):
     signing_keys: dict[Literal["square", "clover", "toast", "loyverse", "eposnow", "revel"], SecretRef] = Field(
         default_factory=dict
     )
+    max_event_age_s: float = Field(900, ge=30, le=7 * 86400, description="an event the vendor dated longer "
+                                   "ago than this is not applied (the catalog refresh covers it)")
 
 
 class PosConfig(_Strict):
