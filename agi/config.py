@@ -80,7 +80,7 @@ class SecretRef(_Strict):
         try:
             assert self.file is not None
             text = self.file.read_text(encoding="utf-8").strip()
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # check-config says it cannot be read
             return None
         return text or None
 
