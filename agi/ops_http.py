@@ -91,12 +91,13 @@ class Lifecycle:
 
     @contextlib.contextmanager
     def call(self, call_id: str, *, pbx: str, route: str | None = None, caller: str | None = None,
-             language: str | None = None, playbook: str | None = None) -> Iterator[CallHandle]:
-        """Count, log, measure and record one call (see the module docstring)."""
+             language: str | None = None, playbook: str | None = None, server: str = "") -> Iterator[CallHandle]:
+        """Count, log, measure and record one call (see the module docstring); `server` is
+        the PBX that numbered it (two PBXes may use one call id)."""
         handle = CallHandle(call_id, pbx, language=language)
         with self._idle:
             self._active += 1
-        self._safely("start", lambda r: r.start(call_id, pbx=pbx, route=route, caller=caller,
+        self._safely("start", lambda r: r.start(call_id, pbx=pbx, server=server, route=route, caller=caller,
                                                   language=language, playbook=playbook))
         try:
             with logs.call_context(call_id), self.metrics.track_call(pbx) as track:
@@ -109,7 +110,8 @@ class Lifecycle:
                         track.outcome = "error"
                     self.metrics.observe_turns(result.get("turns") or [])
                     final = {**result, "outcome": track.outcome or "hung_up"}
-                    self._safely("finish", lambda r: r.finish(call_id, final, language=handle.language, pbx=pbx))
+                    self._safely("finish", lambda r: r.finish(call_id, final, server=server, language=handle.language,
+                                                              pbx=pbx))
                     log.info("call ended", extra={"fields": {"pbx": pbx, "route": route, "outcome": final["outcome"]}})
         finally:
             with self._idle:
@@ -171,6 +173,24 @@ class Lifecycle:
             results["accepting_calls"] = {"ok": False, "detail": "draining: finishing calls in progress"}
         ready = all(r["ok"] for r in results.values())
         return ready, results
+
+
+class Loading:
+    """A readiness check for what loads beside the calls (serve-agi's speech models): not ready until
+    `done`, and not after `failed`."""
+
+    def __init__(self, what: str):
+        self._state = (False, f"{what}: loading")
+        self.what = what
+
+    def done(self, detail: str = "loaded") -> None:
+        self._state = (True, detail)
+
+    def failed(self, error: str) -> None:
+        self._state = (False, f"{self.what}: {error}")
+
+    def __call__(self) -> tuple[bool, str]:
+        return self._state
 
 
 class OpsServer:

@@ -180,11 +180,11 @@ class AgiChannel(Request):
                     result = await self._read_reply()
                 else:
                     result = await asyncio.wait_for(self._read_reply(), timeout)
+            except asyncio.TimeoutError:  # first: on Python 3.11 it is an OSError too, and no reply is no hang-up
+                raise AgiCommandError(f"no reply to {command.split(' ', 2)[:2]} within {timeout} s") from None
             except (ConnectionError, OSError) as exc:
                 self.hungup = True
                 raise AgiHangup(str(exc)) from None
-            except asyncio.TimeoutError:
-                raise AgiCommandError(f"no reply to {command.split(' ', 2)[:2]} within {timeout} s") from None
         if result.code == 511:
             self.hungup = True
             raise AgiHangup(result.line)
