@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
@@ -174,8 +175,9 @@ class OutboxConfig(_Strict):
         if not value.startswith(("postgresql://", "postgres://", "sqlite:")):
             raise ValueError("use postgresql://USER@HOST/DB or sqlite:PATH")
         if value.startswith(("postgresql://", "postgres://")):
-            userinfo = value.split("://", 1)[1].split("@", 1)
-            if len(userinfo) == 2 and ":" in userinfo[0]:
+            userinfo = value.split("://", 1)[1].split("?", 1)[0].split("@", 1)
+            query = parse_qsl(urlsplit(value).query, keep_blank_values=True)  # names decoded, as libpq does
+            if (len(userinfo) == 2 and ":" in userinfo[0]) or any(k.strip().lower() == "password" for k, _ in query):
                 raise ValueError("no password in the DSN: use 'password: {env: NAME}' or ~/.pgpass")
         return value
 
