@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 import wave
@@ -38,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from agi import logs
+from agi import logs, sqldb
 from agi.dialogue.policy import mask_number
 
 log = logging.getLogger("callticket.records")
@@ -118,29 +117,19 @@ class _Db:
         self.dsn = dsn
         self.password = password
         self.connect_timeout_s = connect_timeout_s
-        self.postgres = dsn.startswith(("postgresql://", "postgres://"))
+        self.postgres = sqldb.is_postgres(dsn)
         self.lock = threading.Lock()
         self.conn: Any = None
         self.error: str | None = None
         self._retry_at = 0.0
 
     def _open(self) -> Any:
+        conn = sqldb.connect(self.dsn, self.password, self.connect_timeout_s)
         if self.postgres:
-            import psycopg
-
-            kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self.connect_timeout_s}
-            if self.password:
-                kwargs["password"] = self.password
-            conn = psycopg.connect(self.dsn, **kwargs)
             with conn.transaction():  # several workers may start at once
                 conn.execute("SELECT pg_advisory_xact_lock(4242002)")
                 _migrate(conn, postgres=True)
             return conn
-        path = Path(self.dsn.removeprefix("sqlite:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("BEGIN IMMEDIATE")
         try:
             _migrate(conn, postgres=False)

@@ -15,10 +15,11 @@ event dated that long ago anyway (agi.webhooks), so forgetting opens no door.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
+
+from agi import sqldb
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS webhook_events ("
@@ -35,7 +36,7 @@ class WebhookLedger:
     def __init__(self, dsn: str | Path, password: str | None = None, retention_s: float = 2 * 86400.0,
                  connect_timeout_s: int = 5):
         self.dsn = str(dsn)
-        self.postgres = self.dsn.startswith(("postgresql://", "postgres://"))
+        self.postgres = sqldb.is_postgres(self.dsn)
         self.password = password
         self.retention_s = retention_s
         self.connect_timeout_s = connect_timeout_s
@@ -44,20 +45,7 @@ class WebhookLedger:
         self._last_purge = 0.0
 
     def _connect(self) -> Any:
-        if self.postgres:
-            import psycopg
-
-            kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": self.connect_timeout_s}
-            if self.password:
-                kwargs["password"] = self.password
-            conn: Any = psycopg.connect(self.dsn, **kwargs)
-        else:
-            path = self.dsn.removeprefix("sqlite:")
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+        conn = sqldb.connect(self.dsn, self.password, self.connect_timeout_s, busy_timeout_s=30)
         for statement in SCHEMA:
             conn.execute(statement)
         return conn

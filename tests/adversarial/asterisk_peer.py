@@ -72,3 +72,19 @@ async def _call(w: AsteriskWorker) -> str:
         return status.removeprefix("SET VARIABLE CALLTICKET_STATUS ")
     finally:
         wr.close()
+
+
+async def garbage(port: int, payload: bytes, eof: bool = True) -> bytes:
+    """Send `payload` to a port of the worker; what it answered before closing (a reset counts as closed)."""
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        w.write(payload)
+        await w.drain()
+        if eof:
+            w.write_eof()
+        try:
+            return await asyncio.wait_for(r.read(), 10)
+        except ConnectionResetError:
+            return b""
+    finally:
+        w.close()
