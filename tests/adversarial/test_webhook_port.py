@@ -144,6 +144,27 @@ def test_a_declared_length_over_the_limit_is_refused_unread(port):
     good_request(p)
 
 
+@pytest.mark.parametrize("payload", [
+    b"",  # early EOF
+    b"POST /webhooks/shop HTTP/1.1\r\nHost: x\r\nContent-Le",  # half a header
+    bytes(range(256)) * 16,  # binary
+    b"POST /webhooks/shop HTTP/1.1\r\nX-Long: " + b"a" * 200_000 + b"\r\n\r\n",  # an over-long header line
+    b"POST /webhooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{",  # a body cut short
+], ids=["early EOF", "partial header", "binary", "over-long line", "short body"])
+def test_garbage_closes_one_connection_and_the_port_keeps_serving(port, payload):
+    p = port()
+    host, port_no = p.url.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port_no)))
+    try:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    assert closed_by_peer(s, 5.0)
+    s.close()
+    good_request(p)
+
+
 # ------------------------------------------------------------ slow and idle
 
 
