@@ -8,7 +8,8 @@ threads). Errors are classified so the sender knows what to do next:
   POS may have created the order anyway (so `find` must run before a retry).
 - `PermanentError`: the POS refused this ticket for good (a 4xx validation
   error); retrying cannot help, the ticket goes to dead letter.
-- `SignatureError`: a webhook whose signature does not verify.
+- `SignatureError`: a webhook whose signature does not verify; `MalformedWebhook`
+  one that is signed but cannot be read.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class SignatureError(PosError):
     """A webhook that is not signed by the vendor it claims to come from."""
 
 
+class MalformedWebhook(SignatureError):
+    """A signed webhook whose content is not what the vendor sends: refused (400), nothing changes."""
+
+
 @dataclass(frozen=True)
 class Capabilities:
     bookings: bool = False
@@ -93,7 +98,10 @@ class CatalogChange:
 
     `availability` maps catalog ids (items, variations, modifiers) to in/out of
     stock and is applied at once; `resync` asks for a full catalog fetch (the
-    vendor only said "something changed").
+    vendor only said "something changed"). `occurred_at` is when the vendor
+    says the change happened (epoch seconds; None when its events carry no
+    time): the endpoint refuses events too old or from the future, and the
+    catalog store never lets an older change replace a newer state.
     """
 
     vendor: str
@@ -102,6 +110,7 @@ class CatalogChange:
     resync: bool = False
     event_id: str | None = None
     event_type: str = ""
+    occurred_at: float | None = None
 
 
 @runtime_checkable

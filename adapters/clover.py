@@ -42,7 +42,7 @@ from adapters.mapping import (
     split_name,
 )
 from adapters.money import check_cents
-from adapters.signing import verify
+from adapters.signing import event_time, reading, verify
 from agi.catalog import Catalog, Item, Modifier, ModifierGroup
 from agi.tickets import FulfillmentType, Ticket
 
@@ -244,10 +244,14 @@ class CloverAdapter:
         if isinstance(event, dict) and set(event) == {"verificationCode"}:
             return None  # the one-time URL verification POST carries no auth header
         verify(lower_headers(headers).get("x-clover-auth"), self.auth_code)
-        updates = (event.get("merchants") or {}).get(self.merchant) or []
-        kinds = {str(u.get("objectId", "")).split(":", 1)[0] for u in updates}
+        with reading("clover"):
+            updates = (event.get("merchants") or {}).get(self.merchant) or []
+            kinds = {str(u.get("objectId", "")).split(":", 1)[0] for u in updates}
+            # No event id: the endpoint knows a retry by its body. The newest update dates the event.
+            times = [t for t in (event_time(u.get("ts")) for u in updates) if t is not None]
         if kinds & {"I", "IS", "IA", "IM", "IG"}:
-            return CatalogChange(self.name, self.merchant, resync=True, event_type=",".join(sorted(kinds)))
+            return CatalogChange(self.name, self.merchant, resync=True, event_type=",".join(sorted(kinds)),
+                                 occurred_at=max(times, default=None))
         return None
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from adapters.base import PermanentError, TransientError
+from agi.logs import add_secrets
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DEC_MARK = "\u0000dec:"
@@ -69,6 +70,19 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+CREDENTIAL_HEADERS = frozenset({"authorization", "api-authentication", "x-api-key", "proxy-authorization"})
+
+
+def credentials_in(headers: Mapping[str, str]) -> list[str]:
+    """The credential values among request headers: the whole value and its token after the scheme."""
+    out: list[str] = []
+    for name, value in headers.items():
+        if name.lower() in CREDENTIAL_HEADERS and value:
+            out.append(value)
+            out.append(value.split(None, 1)[-1])
+    return out
+
+
 class VendorHttpError(Exception):
     """A 4xx other than 429: the adapter decides what it means."""
 
@@ -104,6 +118,7 @@ class VendorHttp:
         method = method.upper()
         write = method in WRITE_METHODS
         h = {"Accept": "application/json", **self.headers(), **(headers or {})}
+        add_secrets(credentials_in(h))  # Basic and derived tokens are not in any setting
         if json_body is not None:
             content = dumps(json_body)
         if content is not None:

@@ -35,7 +35,7 @@ from adapters.base import (
 from adapters.http import RequestObserver, VendorHttp, VendorHttpError, expect, loads
 from adapters.mapping import Settings, line_note, modifier_quantity, order_note, phone_digits, sent_modifiers
 from adapters.money import from_decimal, to_decimal
-from adapters.signing import hmac_b64, hmac_hex, verify
+from adapters.signing import event_time, hmac_b64, hmac_hex, reading, verify
 from agi.catalog import Catalog, Item, Modifier, ModifierGroup, Variation
 from agi.tickets import FulfillmentType, Ticket
 
@@ -249,18 +249,18 @@ class LoyverseAdapter:
             raise SignatureError("loyverse: LOYVERSE_CLIENT_SECRET is not set")
         sign = hmac_b64 if self.webhook_encoding == "base64" else hmac_hex
         verify(lower_headers(headers).get(self.webhook_header), sign(self.webhook_secret, body, "sha1"))
-        try:
+        with reading("loyverse"):
             event = loads(body)
-            etype = event["type"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SignatureError(f"loyverse: malformed webhook: {exc}") from exc
-        if etype == "items.update":
-            return CatalogChange(self.name, self.store, resync=True, event_type=etype)
-        if etype == "inventory_levels.update":
-            changes = {lv["variant_id"]: Decimal(str(lv.get("in_stock", 0))) > 0
+            etype = str(event["type"])
+            # No event id: the endpoint knows a retry by its body.
+            at = event_time(event.get("created_at"))
+            if etype == "items.update":
+                return CatalogChange(self.name, self.store, resync=True, event_type=etype, occurred_at=at)
+            if etype != "inventory_levels.update":
+                return None
+            changes = {str(lv["variant_id"]): Decimal(str(lv.get("in_stock", 0))) > 0
                        for lv in event.get("inventory_levels", []) if lv.get("store_id") == self.store}
-            return CatalogChange(self.name, self.store, changes, event_type=etype) if changes else None
-        return None
+        return CatalogChange(self.name, self.store, changes, event_type=etype, occurred_at=at) if changes else None
 
     def close(self) -> None:
         self.http.close()

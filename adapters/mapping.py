@@ -11,6 +11,7 @@ from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 from adapters.base import ConfigurationError
+from agi.logs import add_secrets
 from agi.tickets import LineModifier, OrderLine, Qualifier, Ticket, TicketKind
 
 _QUALIFIER_WORDS = {
@@ -63,12 +64,14 @@ class Settings:
     def secret(self, name: str, default_env: str, required: bool = True) -> str | None:
         """A credential: given by the worker config, else from the env var named by
         settings `<name>_env` (default `default_env`). Never from the settings themselves."""
-        if self.secrets.get(name):
-            return self.secrets[name]
-        var = self.get(f"{name}_env", default_env)
-        value = self.env.get(var)
-        if not value and required:
-            raise ConfigurationError(f"{self.vendor}: environment variable {var} is not set ({name})")
+        value = self.secrets.get(name)
+        if not value:
+            var = self.get(f"{name}_env", default_env)
+            value = self.env.get(var)
+            if not value and required:
+                raise ConfigurationError(f"{self.vendor}: environment variable {var} is not set ({name})")
+        if value:
+            add_secrets([value])  # whatever the vendor echoes back, no output of ours repeats it
         return value or None
 
     def mapping(self, prefix: str) -> dict[str, str]:

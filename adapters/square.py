@@ -33,7 +33,7 @@ from adapters.base import (
 )
 from adapters.http import RequestObserver, VendorHttp, VendorHttpError, expect, loads
 from adapters.mapping import Settings, fulfillment_time, line_note, order_note, rfc3339, sent_modifiers, split_name
-from adapters.signing import hmac_b64, verify
+from adapters.signing import event_time, hmac_b64, reading, verify
 from agi.catalog import Catalog, Item, Modifier, ModifierGroup, Variation
 from agi.tickets import FulfillmentType, Ticket, TicketKind
 
@@ -396,25 +396,23 @@ class SquareAdapter:
             raise SignatureError("square: webhook_signature_key (env) and settings.webhook_url are needed")
         h = lower_headers(headers)
         verify(h.get("x-square-hmacsha256-signature"), hmac_b64(self.webhook_key, self.webhook_url.encode() + body))
-        try:
+        with reading("square"):
             event = loads(body)
             etype = event["type"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SignatureError(f"square: malformed webhook: {exc}") from exc
-        if etype == "catalog.version.updated":
-            return CatalogChange(self.name, self.location_id, resync=True, event_id=event.get("event_id"),
-                                 event_type=etype)
-        if etype == "inventory.count.updated":
+            stamp = {"event_id": str(event.get("event_id") or "") or None, "event_type": str(etype),
+                     "occurred_at": event_time(event.get("created_at"))}
+            if etype == "catalog.version.updated":
+                return CatalogChange(self.name, self.location_id, resync=True, **stamp)
+            if etype != "inventory.count.updated":
+                return None
             counts = ((event.get("data") or {}).get("object") or {}).get("inventory_counts") or []
             changes = {}
             for c in counts:
                 if c.get("location_id") == self.location_id and c.get("state") == "IN_STOCK":
-                    changes[c["catalog_object_id"]] = Decimal(str(c.get("quantity", "0"))) > 0
-            if not changes:
-                return None
-            return CatalogChange(self.name, self.location_id, changes, event_id=event.get("event_id"),
-                                 event_type=etype)
-        return None
+                    changes[str(c["catalog_object_id"])] = Decimal(str(c.get("quantity", "0"))) > 0
+        if not changes:
+            return None
+        return CatalogChange(self.name, self.location_id, changes, **stamp)
 
     def close(self) -> None:
         self.http.close()

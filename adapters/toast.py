@@ -49,7 +49,7 @@ from adapters.mapping import (
     split_name,
 )
 from adapters.money import from_decimal
-from adapters.signing import hmac_b64, verify
+from adapters.signing import event_time, hmac_b64, reading, verify
 from agi.catalog import Catalog, Item, Modifier, ModifierGroup
 from agi.tickets import FulfillmentType, Ticket
 
@@ -363,25 +363,23 @@ class ToastAdapter:
         if not self.webhook_secret:
             raise SignatureError("toast: TOAST_WEBHOOK_SECRET is not set")
         verify(lower_headers(headers).get(self.webhook_header), hmac_b64(self.webhook_secret, body))
-        try:
+        with reading("toast"):
             event = loads(body)
             category = event.get("eventCategory")
             details = event.get("details") or {}
-        except (ValueError, AttributeError) as exc:
-            raise SignatureError(f"toast: malformed webhook: {exc}") from exc
-        if details.get("restaurantGuid") not in (None, self.restaurant):
-            return None
-        if category in ("menus", "menus_updated") or event.get("eventType") in ("menus_updated", "menu_updated"):
-            return CatalogChange(self.name, self.restaurant, resync=True, event_id=event.get("guid"),
-                                 event_type=str(event.get("eventType")))
-        if category == "stock":
-            status = details.get("status") or event.get("eventType", "").upper()
+            if details.get("restaurantGuid") not in (None, self.restaurant):
+                return None
+            stamp = {"event_id": str(event.get("guid") or "") or None, "event_type": str(event.get("eventType")),
+                     "occurred_at": event_time(event.get("timestamp"))}
+            if category in ("menus", "menus_updated") or event.get("eventType") in ("menus_updated", "menu_updated"):
+                return CatalogChange(self.name, self.restaurant, resync=True, **stamp)
+            if category != "stock":
+                return None
+            status = details.get("status") or str(event.get("eventType", "")).upper()
             qty = details.get("quantity")
             available = not (status in ("OUT_OF_STOCK", "out_of_stock") or (
                 status in ("QUANTITY", "low_quantity") and qty is not None and Decimal(str(qty)) <= 0))
-            return CatalogChange(self.name, self.restaurant, {details["itemGuid"]: available},
-                                 event_id=event.get("guid"), event_type=str(event.get("eventType")))
-        return None
+            return CatalogChange(self.name, self.restaurant, {str(details["itemGuid"]): available}, **stamp)
 
     def close(self) -> None:
         self.http.close()

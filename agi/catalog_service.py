@@ -11,7 +11,8 @@ and no local catalog file has its catalog in the store under its file stem
 (agi.vendor_catalogs), refreshed every `pos.refresh_s`; with
 `webhooks.enabled` the vendor's webhooks reach it at
 `http://<webhooks.listen>/webhooks/<file stem>` (what `webhooks.public_url`
-proxies to), signed with `webhooks.signing_keys.<vendor>`.
+proxies to), signed with `webhooks.signing_keys.<vendor>`; the ids of the
+events handled are kept in the outbox database (agi.webhook_ledger).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from agi import metrics as _metrics
 from agi.catalog_sync import CatalogStore
 from agi.registry import PlaybookRegistry
 from agi.vendor_catalogs import VendorCatalogs
-from agi.webhooks import WebhookServer, webhook_app
+from agi.webhook_ledger import WebhookLedger
+from agi.webhooks import MAX_FUTURE_S, WebhookServer, webhook_app
 
 if TYPE_CHECKING:
     from agi.config import WorkerConfig
@@ -35,7 +37,8 @@ class CatalogService:
         self.config = config
         self.metrics = metrics or _metrics.METRICS
         self.store = CatalogStore(metrics=self.metrics)
-        self.vendors = VendorCatalogs(self.store, Path(data_dir), config)
+        self.data_dir = Path(data_dir)
+        self.vendors = VendorCatalogs(self.store, self.data_dir, config)
         self.webhooks: WebhookServer | None = None
 
     def registry(self, directory: Path | None = None) -> PlaybookRegistry:
@@ -49,7 +52,15 @@ class CatalogService:
         self.store.start()
         hooks = self.config.webhooks
         if hooks.enabled and self.webhooks is None:
-            self.webhooks = WebhookServer(webhook_app(self.store), hooks.listen.host, hooks.listen.port).start()
+            app = webhook_app(self.store, ledger=self.ledger(), max_age_s=hooks.max_event_age_s, metrics=self.metrics)
+            self.webhooks = WebhookServer(app, hooks.listen.host, hooks.listen.port).start()
+
+    def ledger(self) -> WebhookLedger:
+        """Handled webhook ids, in the outbox database (the config's DSN, else SQLite in the data directory)."""
+        outbox = self.config.outbox
+        dsn = outbox.dsn or f"sqlite:{self.data_dir / 'outbox.sqlite3'}"
+        password = outbox.password.value() if outbox.password else None
+        return WebhookLedger(dsn, password, retention_s=2 * (self.config.webhooks.max_event_age_s + MAX_FUTURE_S))
 
     def start_for(self, prog: str) -> bool:
         """`start()` for a worker command: says where the webhooks listen, or why it cannot start."""

@@ -11,6 +11,12 @@ A webhook's availability change is applied to the cached catalog before the
 webhook is answered, so the next dialogue turn already refuses the item. A
 change that arrives while a full refresh is in flight is re-applied on top of
 the refreshed catalog (the fetch may have read the POS just before the change).
+
+An older state never replaces a newer one: each change is dated (the
+vendor's event time, else its arrival), and it is ignored for a catalog id
+that a newer change already set, or when the whole catalog was read from
+the POS after it happened (a retried "sold out" from this morning does not
+undo this afternoon's "back in stock", nor a re-sync that read it).
 """
 
 from __future__ import annotations
@@ -30,7 +36,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("callticket.catalog")
 
+# How much earlier than a full fetch's start a change may be dated and still be
+# laid over the fetched catalog: the POS may answer the fetch from a copy a
+# moment old, and clocks differ a little.
+SKEW_S = 1.0
+
 Listener = Callable[[str, Catalog], None]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `CatalogStore.apply` did with a change."""
+
+    changed: tuple[str, ...] = ()  # catalog ids set from it
+    older: tuple[str, ...] = ()  # ids a newer state had already set: left as they were
+    resync: bool = False  # a full fetch was asked for
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.changed) or self.resync
 
 
 @dataclass
@@ -42,7 +66,9 @@ class _Location:
     loaded_at: float = 0.0  # monotonic
     next_at: float = 0.0
     fetch_started: float | None = None
-    recent: list[tuple[float, dict[str, bool]]] = field(default_factory=list)
+    recent: list[tuple[float, dict[str, bool]]] = field(default_factory=list)  # (dated, changes)
+    read_at: float = 0.0  # wall clock: when the POS was read for the catalog held
+    dated: dict[str, float] = field(default_factory=dict)  # catalog id -> date of the change that set it
     lock: threading.Lock = field(default_factory=threading.Lock)  # one fetch at a time per location
     error: str | None = None
 
@@ -68,8 +94,9 @@ class CatalogStore:
         self._wake.set()
 
     def install(self, location: str, adapter: Adapter, catalog: Catalog, refresh_s: float | None = None,
-                label: str | None = None) -> None:
-        """Add (or replace) a location with the catalog its adapter has just fetched.
+                label: str | None = None, read_at: float | None = None) -> None:
+        """Add (or replace) a location with the catalog its adapter has just fetched
+        (`read_at`: when that fetch started, wall clock; default now).
 
         A location that is being served is swapped in one step, so it never
         goes without a catalog (`register` leaves it empty until the next fetch).
@@ -77,6 +104,7 @@ class CatalogStore:
         entry = _Location(adapter, refresh_s or self.default_refresh_s, label or location)
         with self._guard:
             entry.catalog = catalog
+            entry.read_at = time.time() if read_at is None else read_at
             entry.loaded_at = time.monotonic()
             entry.next_at = entry.loaded_at + entry.refresh_s
             old = self._locations.get(location)
@@ -122,6 +150,7 @@ class CatalogStore:
         entry = self._entry(location)
         with entry.lock:
             started = time.monotonic()
+            read_at = time.time()
             entry.fetch_started = started
             try:
                 fresh = entry.adapter.fetch_catalog()
@@ -135,15 +164,16 @@ class CatalogStore:
             finally:
                 entry.fetch_started = None
             with self._guard:
-                # Changes pushed while we were fetching win over what the fetch read.
+                # Changes dated after the fetch began win over what the fetch read.
+                entry.recent = [(at, c) for at, c in entry.recent if at >= read_at - SKEW_S]
                 late = {}
-                for at, changes in entry.recent:
-                    if at >= started - 1.0:
-                        late.update(changes)
-                entry.recent = [(at, c) for at, c in entry.recent if at >= started - 1.0]
+                for _, changes in sorted(entry.recent, key=lambda r: r[0]):
+                    late.update(changes)
                 if late:
                     fresh = _with(fresh, late)
                 entry.catalog = fresh
+                entry.read_at = read_at
+                entry.dated = {k: at for k, at in entry.dated.items() if at >= read_at - SKEW_S}
                 entry.loaded_at = time.monotonic()
                 entry.next_at = entry.loaded_at + entry.refresh_s
                 entry.error = None
@@ -153,26 +183,42 @@ class CatalogStore:
         self._notify(location, fresh)
         return fresh
 
-    def apply(self, change: CatalogChange, location: str | None = None) -> None:
-        """Apply a webhook's change: availability at once, a re-sync in the background."""
+    def apply(self, change: CatalogChange, location: str | None = None) -> Applied:
+        """Apply a webhook's change: availability at once, a re-sync in the background.
+
+        What is older than the state it would replace is left out (see the module docstring).
+        """
         location = location or change.location
         if location is None or location not in self._locations:
             raise KeyError(f"no catalog location {location!r}")
         entry = self._locations[location]
-        if change.availability:
-            with self._guard:
-                entry.recent.append((time.monotonic(), dict(change.availability)))
+        at = time.time() if change.occurred_at is None else change.occurred_at
+        newer: dict[str, bool] = {}
+        older: list[str] = []
+        with self._guard:
+            floor = entry.read_at - SKEW_S
+            for cid, available in change.availability.items():
+                if at < max(floor, entry.dated.get(cid, floor)):
+                    older.append(cid)
+                else:
+                    newer[cid] = available
+            if newer:
+                entry.recent.append((at, newer))
+                known = set(entry.catalog.ids()) if entry.catalog is not None else set(newer)
+                entry.dated.update({cid: at for cid in newer if cid in known})  # only ids the catalog has
                 if entry.catalog is not None:
-                    entry.catalog = _with(entry.catalog, change.availability)
-                catalog = entry.catalog
-            if catalog is not None:
-                self._notify(location, catalog)
-        if change.resync:
+                    entry.catalog = _with(entry.catalog, newer)
+            catalog = entry.catalog
+        if newer and catalog is not None:
+            self._notify(location, catalog)
+        resync = change.resync and at >= entry.read_at - SKEW_S  # a fetch since then already read it
+        if resync:
             with self._guard:
                 entry.next_at = 0.0
             self._wake.set()
             if self._thread is None:  # no background thread: re-sync in the caller
                 self.refresh(location)
+        return Applied(tuple(newer), tuple(older), resync)
 
     # ------------------------------------------------------ background
 

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import traceback
 from typing import Sequence
 
 import agi.commands
@@ -46,12 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    try:
-        return int(func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+    from agi.logs import scrubbed_output
+
+    with scrubbed_output():  # what a command prints passes the secret scrubber, tracebacks too
+        try:
+            return int(func(args) or 0)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            return 0
+        except Exception:
+            traceback.print_exc()
+            return 1
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
@@ -80,7 +81,7 @@ class SecretRef(_Strict):
         try:
             assert self.file is not None
             text = self.file.read_text(encoding="utf-8").strip()
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # check-config says it cannot be read
             return None
         return text or None
 
@@ -174,8 +175,9 @@ class OutboxConfig(_Strict):
         if not value.startswith(("postgresql://", "postgres://", "sqlite:")):
             raise ValueError("use postgresql://USER@HOST/DB or sqlite:PATH")
         if value.startswith(("postgresql://", "postgres://")):
-            userinfo = value.split("://", 1)[1].split("@", 1)
-            if len(userinfo) == 2 and ":" in userinfo[0]:
+            userinfo = value.split("://", 1)[1].split("?", 1)[0].split("@", 1)
+            query = parse_qsl(urlsplit(value).query, keep_blank_values=True)  # names decoded, as libpq does
+            if (len(userinfo) == 2 and ":" in userinfo[0]) or any(k.strip().lower() == "password" for k, _ in query):
                 raise ValueError("no password in the DSN: use 'password: {env: NAME}' or ~/.pgpass")
         return value
 
@@ -191,6 +193,8 @@ class WebhooksConfig(_Strict):
     signing_keys: dict[Literal["square", "clover", "toast", "loyverse", "eposnow", "revel"], SecretRef] = Field(
         default_factory=dict
     )
+    max_event_age_s: float = Field(900, ge=30, le=7 * 86400, description="an event the vendor dated longer "
+                                   "ago than this is not applied (the catalog refresh covers it)")
 
 
 class PosConfig(_Strict):

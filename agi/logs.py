@@ -13,14 +13,23 @@ number, from, to) are masked with `agi.dialogue.policy.mask_number`, and
 E.164 numbers inside free text are masked too. `SecretFilter` replaces every
 known secret value, and bearer tokens / `password=` pairs, with `***` in the
 message, its arguments and its fields, whichever handler writes them.
+
+The same scrubber guards every other way text leaves the process:
+`scrubbed_output()` (the CLI runs every command inside it) passes plain
+prints and tracebacks on stdout and stderr through it, and the secrets it
+knows include every credential an adapter reads (from the worker config or
+the vendor's own variable, adapters.mapping) and every environment variable
+named like one (`*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*API_KEY*`, ...).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import io
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -33,11 +42,13 @@ NUMBER_FIELDS = frozenset({"caller", "caller_number", "callerid", "phone", "numb
 _E164 = re.compile(r"(?<![\w+])\+\d{8,15}\b")
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
-    re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]{6,}"),
+    # "Basic" only after a header name: "a basic cheese pizza" is not a credential.
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/=]{6,}"),
     re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)\s*[=:]\s*)[^\s&,;\"']+"),
     re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+(?=@)"),  # user:password@ in URLs
 )
 MASK = "***"
+_SECRET_NAME = re.compile(r"(?i)(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH_CODE|SIGNATURE_KEY|PRIVATE_KEY)")
 
 _call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("callticket_call_id", default=None)
 
@@ -70,10 +81,16 @@ class Scrubber:
         with self._lock:
             self._secrets = tuple(sorted(set(self._secrets) | new, key=len, reverse=True))
 
-    def text(self, value: str) -> str:
+    def known(self, value: str) -> str:
+        """Every secret value this process knows, masked (the text is otherwise left as written)."""
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+        return value
+
+    def text(self, value: str) -> str:
+        """`known`, and whatever looks like a credential (bearer tokens, `password=`, URL passwords)."""
+        value = self.known(value)
         for pattern in _PATTERNS:
             value = pattern.sub(lambda m: m.group(1) + MASK, value)
         return value
@@ -102,6 +119,70 @@ def add_secrets(secrets: Iterable[str]) -> None:
 def scrub(value: Any) -> Any:
     """Scrub with the process-wide scrubber (also used by call records)."""
     return SCRUBBER.value(value)
+
+
+def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of environment variables named like credentials (SQUARE_ACCESS_TOKEN, ...)."""
+    env = os.environ if environ is None else environ
+    return [v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 8]
+
+
+class ScrubbedStream(io.TextIOBase):
+    """A text stream that writes whole lines with every known secret masked (the rest on flush).
+
+    Plain output is what people read (`check-config`'s `secret x.token: env NAME
+    is not set`), so only the secret values themselves are masked here, not
+    what merely looks like one; log records get both (SecretFilter).
+    """
+
+    def __init__(self, inner: TextIO, scrubber: Scrubber = SCRUBBER):
+        self.inner = inner
+        self.scrubber = scrubber
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                done, _, self._pending = self._pending.rpartition("\n")
+                self.inner.write(self.scrubber.known(done + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self.inner.write(self.scrubber.known(self._pending))
+                self._pending = ""
+        self.inner.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", "utf-8")
+
+
+@contextlib.contextmanager
+def scrubbed_output() -> Iterator[None]:
+    """Inside: stdout and stderr (prints, tracebacks, any handler on them) pass through the scrubber."""
+    add_secrets(secrets_from_env())
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ScrubbedStream(saved[0]), ScrubbedStream(saved[1])
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdout, sys.stderr = saved
 
 
 class SecretFilter(logging.Filter):

@@ -11,6 +11,8 @@ Other modules call these; none of them needs to know prometheus-client:
     metrics.outbox_counts(pending, dead)            # or watch_outbox(fn)
     metrics.pos_request("square", seconds, error="http_429")
     metrics.catalog_refreshed("pizzeria/main")      # catalog age per location
+    metrics.connection_refused("fastagi", "no_header")  # a listener's limits at work
+    metrics.webhook("duplicate")                    # what the webhook port did with a request
 
 `render()` gives the text exposition format; `agi.ops_http` serves it on
 /metrics. Everything lives in `REGISTRY`, not prometheus-client's global one,
@@ -88,6 +90,10 @@ class Metrics:
         self.pos_errors = Counter("callticket_pos_errors", "Failed POS API requests", ["vendor", "kind"], registry=r)
         self.reloads = Counter("callticket_playbook_reloads", "Playbook loads by result", ["result"], registry=r)
         self.playbooks = Gauge("callticket_playbooks_loaded", "Playbooks being served", registry=r)
+        self.refused = Counter("callticket_connections_refused", "Connections a listener closed to stay within "
+                               "its limits", ["listener", "reason"], registry=r)
+        self.webhooks = Counter("callticket_webhooks", "Webhook requests by what became of them", ["result"],
+                                registry=r)
         self.catalog_loaded_at: dict[str, float] = {}
         self._outbox: tuple[int, int] = (0, 0)
         self._outbox_source: OutboxSource | None = None
@@ -196,6 +202,14 @@ class Metrics:
 
     def playbooks_loaded(self, count: int) -> None:
         self.playbooks.set(count)
+
+    # ----------------------------------------------------------- listeners
+
+    def connection_refused(self, listener: str, reason: str) -> None:
+        self.refused.labels(listener, reason).inc()
+
+    def webhook(self, result: str) -> None:
+        self.webhooks.labels(result).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,7 +23,9 @@ never allowed to break a call.
 
 The stdlib HTTP server runs in a daemon thread, so it serves the same way in
 the asyncio (Asterisk) and gevent (FreeSWITCH) workers; it binds to
-127.0.0.1 unless the config says otherwise. /healthz: 200 while the process
+127.0.0.1 unless the config says otherwise. It takes a thread per
+connection, so at most MAX_CONNECTIONS are served at once and a request must
+arrive within READ_TIMEOUT_S (refusals counted, agi.refusals). /healthz: 200 while the process
 runs. /readyz: 200 when every check passes and calls are accepted, else 503,
 with each check's result as JSON; a check slower than `check_timeout_s` fails.
 """
@@ -47,10 +49,14 @@ from typing import Any, Callable, Iterator
 
 from agi import logs
 from agi import metrics as _metrics
+from agi.refusals import Reason, Refusals
 
 log = logging.getLogger("callticket.ops")
 
 Check = Callable[[], "tuple[bool, str] | bool"]
+
+MAX_CONNECTIONS = 16  # a scraper and a load balancer need one or two
+READ_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -85,12 +91,13 @@ class Lifecycle:
 
     @contextlib.contextmanager
     def call(self, call_id: str, *, pbx: str, route: str | None = None, caller: str | None = None,
-             language: str | None = None, playbook: str | None = None) -> Iterator[CallHandle]:
-        """Count, log, measure and record one call (see the module docstring)."""
+             language: str | None = None, playbook: str | None = None, server: str = "") -> Iterator[CallHandle]:
+        """Count, log, measure and record one call (see the module docstring); `server` is
+        the PBX that numbered it (two PBXes may use one call id)."""
         handle = CallHandle(call_id, pbx, language=language)
         with self._idle:
             self._active += 1
-        self._safely("start", lambda r: r.start(call_id, pbx=pbx, route=route, caller=caller,
+        self._safely("start", lambda r: r.start(call_id, pbx=pbx, server=server, route=route, caller=caller,
                                                   language=language, playbook=playbook))
         try:
             with logs.call_context(call_id), self.metrics.track_call(pbx) as track:
@@ -103,7 +110,8 @@ class Lifecycle:
                         track.outcome = "error"
                     self.metrics.observe_turns(result.get("turns") or [])
                     final = {**result, "outcome": track.outcome or "hung_up"}
-                    self._safely("finish", lambda r: r.finish(call_id, final, language=handle.language, pbx=pbx))
+                    self._safely("finish", lambda r: r.finish(call_id, final, server=server, language=handle.language,
+                                                              pbx=pbx))
                     log.info("call ended", extra={"fields": {"pbx": pbx, "route": route, "outcome": final["outcome"]}})
         finally:
             with self._idle:
@@ -167,6 +175,24 @@ class Lifecycle:
         return ready, results
 
 
+class Loading:
+    """A readiness check for what loads beside the calls (serve-agi's speech models): not ready until
+    `done`, and not after `failed`."""
+
+    def __init__(self, what: str):
+        self._state = (False, f"{what}: loading")
+        self.what = what
+
+    def done(self, detail: str = "loaded") -> None:
+        self._state = (True, detail)
+
+    def failed(self, error: str) -> None:
+        self._state = (False, f"{self.what}: {error}")
+
+    def __call__(self) -> tuple[bool, str]:
+        return self._state
+
+
 class OpsServer:
     """/metrics, /healthz and /readyz over HTTP in a background thread."""
 
@@ -176,15 +202,24 @@ class OpsServer:
         self.metrics = metrics or _metrics.METRICS
         server = self
 
+        refused = Refusals("ops")
+
         class Handler(BaseHTTPRequestHandler):
+            def setup(self) -> None:
+                self.timeout = READ_TIMEOUT_S
+                super().setup()
+
             def do_GET(self) -> None:  # noqa: N802 (stdlib name)
                 server._serve(self)
+
+            def log_error(self, format: str, *args: Any) -> None:
+                if "timed out" in format:
+                    refused(Reason.TOO_SLOW, self.client_address)
 
             def log_message(self, format: str, *args: Any) -> None:  # scrapes every few seconds: no access log
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Bounded((host, port), Handler, refused)
         self._thread: threading.Thread | None = None
 
     @property
@@ -232,6 +267,35 @@ class OpsServer:
         req.send_header("Cache-Control", "no-store")
         req.end_headers()
         req.wfile.write(body)
+
+
+class _Bounded(ThreadingHTTPServer):
+    """ThreadingHTTPServer with at most MAX_CONNECTIONS threads: the rest are closed at once."""
+
+    daemon_threads = True
+    request_queue_size = 64  # a flood is refused from the accept loop, not left to the kernel's backlog
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], refused: Refusals):
+        super().__init__(address, handler)
+        self.refused = refused
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.refused(Reason.TOO_MANY, client_address)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def outbox_check(dsn: str | None, data_dir: Any, password: str | None = None, timeout_s: int = 2) -> Check:

@@ -84,7 +84,7 @@ class Business(_Strict):
     def _tz(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             raise ValueError(f"unknown time zone '{value}'") from None
         return value
 
@@ -276,7 +276,7 @@ class Escalation(_Strict):
 class Abuse(_Strict):
     profanity: list[str] = Field(default_factory=list, description="added to the built-in list")
     blocked_numbers: list[str] = Field(default_factory=list)
-    max_hangups_per_hour: int = Field(3, ge=1)
+    max_hangups_per_hour: int = Field(3, ge=1, description="from here on, a caller is asked to press 1 first")
     max_nonsense: int = Field(3, ge=1)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,7 @@ class VendorCatalogs:
                 loaded = load_playbook(path, catalog=catalog)
             else:
                 adapter = self._adapter(path, spec)
+                read_at = time.time()  # webhook changes dated before this are in the catalog already
                 catalog = self._fetch(path, spec.vendor, adapter)
                 try:
                     loaded = load_playbook(path, catalog=catalog)
@@ -113,7 +115,8 @@ class VendorCatalogs:
                     close_adapter(adapter)
                     raise
                 # Only a Playbook that checks out replaces what its location serves.
-                self.store.install(location, adapter, catalog, playbook.pos.refresh_s, label=catalog_label(playbook))
+                self.store.install(location, adapter, catalog, playbook.pos.refresh_s, label=catalog_label(playbook),
+                                   read_at=read_at)
                 self._installed[location] = fingerprint
                 log.info("vendor catalog loaded", extra={"fields": {
                     "location": location, "vendor": spec.vendor, "items": len(catalog.items)}})

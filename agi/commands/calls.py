@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_list)
     sub = p.add_subparsers(dest="calls_command", metavar="show")
     s = sub.add_parser("show", help="print one call: transcript, ticket, POS receipt, transfer")
-    s.add_argument("call_id", metavar="ID", help="call id (or an unambiguous prefix)")
+    s.add_argument("call_id", metavar="ID", help="call id, SERVER/ID when two servers used it (or a prefix)")
     s.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     s.set_defaults(func=run_show)
@@ -85,7 +85,7 @@ def run_list(args: argparse.Namespace) -> int:
         s = _summary(r)
         total = "" if s["total_minor"] is None else f"{s['total_minor'] / 100:.2f}"
         print(f"{_hm(r.started_at):19}  {_secs(r):>5}  {r.pbx[:10]:10}  {(r.route or '')[:14]:14}  "
-              f"{(r.caller or '')[:14]:14}  {(r.outcome or 'in progress'):11}  {total:>8}  {r.call_id}")
+              f"{(r.caller or '')[:14]:14}  {(r.outcome or 'in progress'):11}  {total:>8}  {r.ref}")
     return 0
 
 
@@ -110,7 +110,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def print_record(r: CallRecord) -> None:
-    print(f"call      {r.call_id}")
+    print(f"call      {r.ref}")
     print(f"started   {_hm(r.started_at)} UTC   ended {_hm(r.ended_at) if r.ended_at else '-'}   ({_secs(r)} s)")
     print(f"pbx       {r.pbx}   route {r.route or '-'}   playbook {r.playbook or '-'}")
     print(f"caller    {r.caller or '-'}   language {r.language or '-'}")
@@ -146,7 +146,7 @@ def print_record(r: CallRecord) -> None:
 
 def _summary(r: CallRecord) -> dict:
     total = r.ticket.get("total_minor") if r.ticket else None
-    return {"call_id": r.call_id, "started_at": r.to_dict()["started_at"], "seconds": _secs(r), "pbx": r.pbx,
+    return {"call_id": r.call_id, "server": r.server, "started_at": r.to_dict()["started_at"], "seconds": _secs(r), "pbx": r.pbx,
             "route": r.route, "caller": r.caller, "outcome": r.outcome, "total_minor": total,
             "transfer_reason": r.transfer_reason}
 

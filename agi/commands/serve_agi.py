@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from agi import logs
     from agi.catalog_service import CatalogService
     from agi.commands.worker_start import load_config_and_logging, load_playbooks
+    from agi.ops_http import Loading
     from agi.pbx.asterisk.calls import playbook_runners, warm_speech
     from agi.pbx.asterisk.worker import AsteriskWorker, WorkerConfig
 
@@ -104,9 +105,13 @@ def run(args: argparse.Namespace) -> int:
     runners = playbook_runners(registry, data_dir, config)
     warm = None if args.no_warm else (lambda: warm_speech(registry, config))
     lifecycle, ops = _operations(config, data_dir)
+    speech = Loading("speech models")
+    if warm is None:
+        speech.done("loaded on the first call (--no-warm)")
+    lifecycle.add_check("speech", speech)
     try:
         return asyncio.run(_serve(AsteriskWorker(worker_config, runners, lifecycle), warm, registry=registry,
-                                  grace_s=config.shutdown.grace_s))
+                                  grace_s=config.shutdown.grace_s, speech=speech))
     finally:
         registry.stop()
         catalogs.stop()
@@ -123,6 +128,8 @@ def _operations(config, data_dir: Path):
 
     records = CallRecords.from_config(config.model_copy(update={"data_dir": Path(data_dir)}))
     lifecycle = Lifecycle(records=records)
+    if records is not None:  # a records database that is down: calls go on, /readyz says so
+        lifecycle.add_check("records", records.check)
     password = config.outbox.password.value() if config.outbox.password else None
     lifecycle.add_check("outbox", outbox_check(config.outbox.dsn, data_dir, password))
     ops = None
@@ -132,7 +139,7 @@ def _operations(config, data_dir: Path):
     return lifecycle, ops
 
 
-async def _serve(worker, warm=None, *, registry=None, grace_s: float = 0.0) -> int:
+async def _serve(worker, warm=None, *, registry=None, grace_s: float = 0.0, speech=None) -> int:
     import logging
 
     from agi.pbx.asterisk.ami import AmiError
@@ -156,10 +163,14 @@ async def _serve(worker, warm=None, *, registry=None, grace_s: float = 0.0) -> i
     print(f"serve-agi: FastAGI on {worker.config.agi_host}:{worker.agi.port}, "
           f"AudioSocket on {worker.audiosocket_address}", file=sys.stderr, flush=True)
     if warm is not None:
-        # in a thread: calls are taken at once, the models load beside them
-        task = loop.run_in_executor(None, warm)
-        task.add_done_callback(lambda f: logging.getLogger("callticket.asterisk").info(
-            "speech ready", extra={"fields": f.result() if f.exception() is None else {"error": str(f.exception())}}))
+        # in a thread: calls are taken at once, the models load beside them; /readyz waits for them
+        def warmed(f: asyncio.Future) -> None:
+            error = f.exception()
+            if speech is not None:
+                speech.done(f"{f.result()}") if error is None else speech.failed(str(error))
+            log.info("speech ready", extra={"fields": f.result() if error is None else {"error": str(error)}})
+
+        loop.run_in_executor(None, warm).add_done_callback(warmed)
     await stop.wait()
     lifecycle = getattr(worker, "lifecycle", None)
     if lifecycle is not None and grace_s > 0:

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from agi.records import CallRecords
 
     lifecycle = Lifecycle(records=CallRecords.from_config(config.model_copy(update={"data_dir": Path(data_dir)})))
+    if lifecycle.records is not None:  # a records database that is down: calls go on, /readyz says so
+        lifecycle.add_check("records", lifecycle.records.check)
     worker = EslWorker(worker_config, playbook_runners(registry, data_dir, speech, config), lifecycle)
     if not catalogs.start_for("serve-esl"):
         return 1

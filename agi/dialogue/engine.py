@@ -85,10 +85,17 @@ class DialogueEngine(
     # ------------------------------------------------------------ entry points
 
     def start(self) -> Reply:
-        lang = self.state.language
         rule = policy.caller_rule(self.pb, self.caller, self.recent_hangups)
+        if rule is not None and rule.action == "confirm":
+            self.state.asking = "confirm_caller"
+            self.state.pending = Pending("confirm_caller", rule_id=rule.reason)
+            return Reply(P.say("confirm_caller", self.state.language), hints=self._hints())
         if rule is not None:
             return self._decide(rule)
+        return self._welcome()
+
+    def _welcome(self) -> Reply:
+        lang = self.state.language
         greeting = self.pb.greeting.get(lang)
         if not self.pb.business.is_open(self.now):
             self.state.closed_now = True
@@ -147,6 +154,11 @@ class DialogueEngine(
             return Reply("", understood=False)
         if digit == "0":
             return self._transfer("caller pressed 0", None, "transfer")
+        if self.state.asking == "confirm_caller":
+            if digit != "1":
+                return self._confirm_again()
+            self.state.pending = self.state.asking = None
+            return self._welcome()
         spec = self._slot_spec(self.state.asking)
         if spec is not None and spec.type == "phone" and self.state.pending is None:
             if digit == "#" or len(self.state.dtmf_buffer) >= 15:
@@ -575,6 +587,8 @@ class DialogueEngine(
         lang = st.language
         if st.asking == "readback":
             return self._readback()
+        if st.asking == "confirm_caller":
+            return P.say("confirm_caller", lang)
         if st.asking == "order":
             return P.say("what_order", lang)
         if st.asking == "more":
@@ -631,6 +645,15 @@ class DialogueEngine(
         if decision.action == "refuse":
             return self._refuse(decision.reason)
         return self._transfer(decision.reason, decision.target, decision.prompt)
+
+    def _confirm_again(self) -> Reply:
+        """No key press yet: ask again; after as many tries as a misunderstanding gets, a person decides."""
+        st = self.state
+        st.misunderstandings += 1
+        if st.misunderstandings >= self.pb.escalation.max_misunderstandings:
+            reason = st.pending.rule_id if st.pending is not None else "repeat hang-ups"
+            return self._transfer(f"{reason}; no key press, staff to confirm", None, "transfer_escalate")
+        return Reply(P.say("confirm_caller", st.language), hints=self._hints(), understood=False)
 
     def _not_understood(self) -> Reply:
         st = self.state

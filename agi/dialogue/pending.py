@@ -46,6 +46,8 @@ class PendingMixin:
         st = self.state
         pending = st.pending
         assert pending is not None
+        if pending.kind == "confirm_caller":  # words are no key press
+            return self._confirm_again()
         if pending.kind == "callerid":
             if yes or lexicon.contains(norm, lexicon.CALLER_ID_OK[st.language]):
                 st.pending = None

@@ -19,7 +19,7 @@ from agi.playbook import Playbook
 class Decision:
     """What a rule decided: transfer to `target` or refuse, and why."""
 
-    action: str  # "transfer" | "refuse"
+    action: str  # "transfer" | "refuse" | "confirm" (a key press before the call goes on)
     reason: str
     target: str | None = None
     prompt: str = "transfer_escalate"
@@ -182,12 +182,16 @@ def normalise_number(number: str | None) -> str:
 
 
 def caller_rule(playbook: Playbook, caller: str | None, recent_hangups: int) -> Decision | None:
-    """Rules decided by who is calling, before a word is said."""
+    """Rules decided by who is calling, before a word is said.
+
+    Repeat hang-ups ask the caller to confirm (a key press, else a person)
+    rather than refuse: caller ID can be spoofed, and a prank made with a real
+    customer's number must not lock that customer out."""
     num = normalise_number(caller)
     if num and num in {normalise_number(n) for n in playbook.abuse.blocked_numbers}:
         return Decision("refuse", "blocked number")
     if recent_hangups >= playbook.abuse.max_hangups_per_hour:
-        return Decision("refuse", f"repeat hang-ups: {recent_hangups} in the last hour")
+        return Decision("confirm", f"repeat hang-ups: {recent_hangups} in the last hour")
     if num and num in {normalise_number(n) for n in playbook.escalation.vip_numbers}:
         target = playbook.escalation.vip_target or playbook.escalation.default_target
         return Decision("transfer", "VIP caller", target)

@@ -370,6 +370,11 @@ PROMPTS: dict[str, dict[str, str]] = {
         "es": "Eso suena urgente. Si es una emergencia, cuelgue y llame al 911. Le comunico con nuestro personal.",
         "zh": "听起来很紧急。如果是紧急情况，请挂断并拨打急救电话。正在为您转接工作人员。",
     },
+    "confirm_caller": {
+        "en": "Thanks for calling. To go on, please press 1 on your phone's keypad.",
+        "es": "Gracias por llamar. Para continuar, marque 1 en el teclado de su teléfono.",
+        "zh": "感谢来电。请按电话键盘上的1继续。",
+    },
     "refuse": {
         "en": "Sorry, we can't take this call. Goodbye.",
         "es": "Lo siento, no podemos atender esta llamada. Adiós.",

@@ -12,7 +12,7 @@ from agi.tickets import OrderLine
 class Pending:
     """A yes/no question in flight and what a yes would do."""
 
-    kind: str  # "guess" | "alternative" | "upsell" | "callerid" | "which" | "service"
+    kind: str  # "guess" | "alternative" | "upsell" | "callerid" | "which" | "service" | "confirm_caller"
     lines: list[OrderLine] = field(default_factory=list)
     rule_id: str | None = None
 
@@ -22,7 +22,7 @@ class DialogueState:
     language: str = "en"
     lines: list[OrderLine] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
-    asking: str | None = None  # "order" | "more" | "readback" | "edit" | a slot id
+    asking: str | None = None  # "order" | "more" | "readback" | "edit" | "confirm_caller" | a slot id
     pending: Pending | None = None
     order_done: bool = False
     upsells_offered: set[str] = field(default_factory=set)

@@ -111,8 +111,14 @@ def test_an_inline_secret_is_refused_without_repeating_it(tmp_path: Path):
     assert "use {env: VARIABLE} or {file: PATH}" in text
 
 
-def test_a_password_in_the_outbox_dsn_is_refused(tmp_path: Path):
-    path = _write(tmp_path, "outbox: {dsn: 'postgresql://callticket:hunter22@db/callticket'}\n")
+@pytest.mark.parametrize("dsn", [
+    "postgresql://callticket:hunter22@db/callticket",
+    "postgresql://callticket@db/callticket?password=hunter22",
+    "postgres://db/callticket?sslmode=require&PassWord=hunter22",
+    "postgresql://callticket@db/callticket?host=db&pass%77ord=hunter22",  # libpq decodes the name too
+])
+def test_a_password_in_the_outbox_dsn_is_refused(tmp_path: Path, dsn: str):
+    path = _write(tmp_path, f"outbox: {{dsn: '{dsn}'}}\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "hunter22" not in str(info.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -98,7 +99,10 @@ def test_a_failing_call_counts_as_error_and_is_recorded(ops):
 
 def test_a_broken_records_database_does_not_break_the_call(ops, caplog):
     server, life, metrics, records = ops
-    records.close()  # every write now fails
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    records.db.run = broken  # every write now fails
     with life.call("c1", pbx="asterisk") as call:
         call.result = {"outcome": "hung_up", "turns": []}
     assert any("call record" in r.getMessage() for r in caplog.records)

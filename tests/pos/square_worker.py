@@ -5,6 +5,7 @@ the webhooks Square would send it."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -59,13 +60,14 @@ def worker_config(path: Path, playbooks: Path, data_dir: Path, square_url: str, 
 
 
 def out_of_stock(variation: str, event_id: str = "evt-1") -> bytes:
-    """Square's inventory.count.updated: the variation's count at the location fell to 0."""
+    """Square's inventory.count.updated: the variation's count at the location fell to 0, just now."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
     return json.dumps({
         "merchant_id": "M1", "type": "inventory.count.updated", "event_id": event_id,
-        "created_at": "2026-01-01T00:00:00Z",
+        "created_at": now,
         "data": {"type": "inventory_counts", "id": event_id, "object": {"inventory_counts": [
             {"catalog_object_id": variation, "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
-             "location_id": S.LOCATION, "quantity": "0", "calculated_at": "2026-01-01T00:00:00Z"}]}},
+             "location_id": S.LOCATION, "quantity": "0", "calculated_at": now}]}},
     }).encode()
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -112,6 +113,12 @@ def test_a_square_playbook_loads_from_square_and_webhooks_reach_calls_in_progres
     assert "Soda" not in in_progress.say("that's all")  # the order goes on without it
     assert "not available" in call(registry, "a soda please").turns[-1]["bot"]  # and so do new calls
     assert "Soda" not in {i.name for i in loaded.current_catalog().items if i.available}
+
+    # Square retries an event; it is known by its id, which the outbox database keeps across restarts.
+    again = httpx.post(hook, content=body, headers=signed(body))
+    assert again.status_code == 200 and again.json().get("duplicate")
+    with sqlite3.connect(tmp_path / "data" / "outbox.sqlite3") as db:
+        assert db.execute("SELECT location, event_id FROM webhook_events").fetchall() == [(NAME, "evt-1")]
 
 
 def test_square_down_at_start_is_refused_clearly_and_comes_up_when_it_answers(tmp_path, square, worker, caplog):

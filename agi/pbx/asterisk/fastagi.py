@@ -9,6 +9,11 @@ up, Asterisk sends a lone `HANGUP` line.
 panoramisk's `Application` keeps the route table; its connection handler is
 replaced here because a connection that closes early, sends garbage or an
 endless header must end that one session at once instead of spinning.
+
+Strangers cannot crowd out calls: a connection that has not yet sent a
+valid header waits within a small budget of its own and a short deadline
+(agi.pbx.admission), and every refusal is logged and counted
+(agi.refusals).
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from typing import Awaitable, Callable
 
 from panoramisk.fast_agi import Application, Request
 
+from agi.pbx.admission import WAITING_LIMIT, Admission
+from agi.refusals import Reason, Refusals
+
 log = logging.getLogger("callticket.fastagi")
 
 MAX_HEADER_LINES = 128
 MAX_LINE = 2048  # also the StreamReader limit: a longer line ends the session
-HEADER_TIMEOUT_S = 5.0
+HEADER_TIMEOUT_S = 3.0  # Asterisk sends the header as soon as it connects
 COMMAND_TIMEOUT_S = 10.0
 _HEADER_LINE = re.compile(r"^(agi_[a-z0-9_]+): ?(.*)$")
 _RESULT = re.compile(r"^(\d{3})(?: |$)(.*)$")
@@ -90,8 +98,9 @@ def parse_header_block(lines: list[str]) -> dict[str, str]:
     return env
 
 
-async def read_header(reader: asyncio.StreamReader, timeout: float = HEADER_TIMEOUT_S) -> dict[str, str]:
-    """Read the header block within `timeout`, at most MAX_HEADER_LINES lines."""
+async def read_header(reader: asyncio.StreamReader, timeout: float | None = None) -> dict[str, str]:
+    """Read the header block within `timeout` (default HEADER_TIMEOUT_S), at most MAX_HEADER_LINES lines."""
+    timeout = HEADER_TIMEOUT_S if timeout is None else timeout
 
     async def _read() -> dict[str, str]:
         lines: list[str] = []
@@ -171,11 +180,11 @@ class AgiChannel(Request):
                     result = await self._read_reply()
                 else:
                     result = await asyncio.wait_for(self._read_reply(), timeout)
+            except asyncio.TimeoutError:  # first: on Python 3.11 it is an OSError too, and no reply is no hang-up
+                raise AgiCommandError(f"no reply to {command.split(' ', 2)[:2]} within {timeout} s") from None
             except (ConnectionError, OSError) as exc:
                 self.hungup = True
                 raise AgiHangup(str(exc)) from None
-            except asyncio.TimeoutError:
-                raise AgiCommandError(f"no reply to {command.split(' ', 2)[:2]} within {timeout} s") from None
         if result.code == 511:
             self.hungup = True
             raise AgiHangup(result.line)
@@ -225,10 +234,13 @@ class FastAgiServer(Application):
     """Routes FastAGI sessions by name; survives any bytes a client sends.
 
     `max_calls` bounds the sessions handled at once; beyond it the `busy`
-    handler runs instead (a short prompt, then back to the dialplan).
+    handler runs instead (a short prompt, then back to the dialplan). Up to
+    twice that (plus room for the busy prompts) may have sent their header;
+    `waiting_limit` connections more may be waiting to send one.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4573, *, max_calls: int = 50, busy: Handler | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 4573, *, max_calls: int = 50, busy: Handler | None = None,
+                 waiting_limit: int = WAITING_LIMIT):
         super().__init__()
         self.host = host
         self.port = port
@@ -236,6 +248,10 @@ class FastAgiServer(Application):
         self.busy = busy
         self.active = 0
         self.rejected = 0
+        self.admission: Admission[asyncio.Task[None]] = Admission(max_calls * 2 + 16, waiting_limit)
+        self.refused = Refusals("fastagi")
+        self._evicted: set[asyncio.Task[None]] = set()
+        self._closing = False
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -250,6 +266,7 @@ class FastAgiServer(Application):
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for t in list(self._tasks):
@@ -262,14 +279,20 @@ class FastAgiServer(Application):
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        evict = self.admission.arrive(task)
+        if evict is not None:  # the oldest stranger makes room; a PBX sends its header at once
+            self.rejected += 1
+            self.refused(Reason.EVICTED, detail="waiting connections over their budget")
+            self._evicted.add(evict)
+            evict.cancel()
         try:
-            # Connections beyond what the calls could need are closed at once: a
-            # flood of idle sockets must not exhaust the worker's descriptors.
-            if len(self._tasks) > self.max_calls * 2 + 64:
-                self.rejected += 1
-                return
             await self._session(reader, writer)
+        except asyncio.CancelledError:
+            if not (self._closing or task in self._evicted):
+                raise
         finally:
+            self.admission.leave(task)
+            self._evicted.discard(task)
             self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
@@ -281,10 +304,16 @@ class FastAgiServer(Application):
             env = await read_header(reader)
         except AgiHeaderError as exc:
             self.rejected += 1
-            log.info("fastagi %s: %s; closing", peer, exc)
+            self.refused(Reason.NO_HEADER, peer, str(exc))
             return
         except (ConnectionError, OSError):
             self.rejected += 1
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        if not self.admission.identified(task):
+            self.rejected += 1
+            self.refused(Reason.TOO_MANY, peer, f"{self.admission.session_limit} sessions at once")
             return
         channel = AgiChannel(self, env, reader, writer)
         endpoint = self.route_for(channel.route)

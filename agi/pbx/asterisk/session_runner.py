@@ -85,7 +85,7 @@ class SessionRunner:
         # The call reads `loaded.current_catalog()` on every turn: a vendor POS's
         # catalog live from the catalog store (webhooks, refreshes), else the file's.
         controller = CallController(self.loaded, self.loaded.current_catalog, now=datetime.now(tz),
-                                    call_id=info.call_id, recent_hangups=self.hangups.count(info.caller_number, now))
+                                    call_id=info.key, recent_hangups=self.hangups.count(info.caller_number, now))
         session = CallSession(controller, stream, self.speech, on_commit=self._commit,
                               on_log=lambda c: log_event(log, c, info.call_id))
         result = await session.run(info.started())

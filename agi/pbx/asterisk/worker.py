@@ -53,6 +53,13 @@ class CallInfo:
     called_number: str | None
     language: str | None
     options: dict[str, str] = field(default_factory=dict)
+    server: str = ""  # the Asterisk that sent the call (its address): call ids are unique per server only
+
+    @property
+    def key(self) -> str:
+        """The call's id across servers: `server/call_id` (two Asterisks sharing a database, or one
+        POS, both number calls 1700000000.1)."""
+        return f"{self.server}/{self.call_id}" if self.server else self.call_id
 
     @classmethod
     def from_agi(cls, agi: AgiChannel) -> "CallInfo":
@@ -67,6 +74,8 @@ class CallInfo:
         if not _NUMBER.match(called):
             called = env.get("agi_extension", "")
         language = options.get("language") or env.get("agi_language") or None
+        writer = getattr(agi, "writer", None)
+        peer = writer.get_extra_info("peername") if writer is not None else None
         return cls(
             route=agi.route,
             call_id=env.get("agi_uniqueid") or uuidlib.uuid4().hex,
@@ -75,10 +84,12 @@ class CallInfo:
             called_number=called if _NUMBER.match(called) else None,
             language=(language or "")[:2].lower() or None,
             options=options,
+            server=str(peer[0]) if isinstance(peer, tuple) and peer else "",
         )
 
     def started(self) -> ev.CallStarted:
-        return ev.CallStarted(self.caller_number, self.called_number, self.language, self.call_id, self.channel)
+        # The call core keys the order by this id (its idempotency key): the server is part of it.
+        return ev.CallStarted(self.caller_number, self.called_number, self.language, self.key, self.channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +209,7 @@ class AsteriskWorker:
                 status, track.outcome = await self._run_call(agi, info, runner)
             finally:
                 self.calls_finished += 1
-                track.record = self._records.pop(info.call_id, None)
+                track.record = self._records.pop(info.key, None)
                 call_log("call ended", status=status, outcome=track.outcome,
                          seconds=round(time.monotonic() - started, 2))
             if not agi.hungup:
@@ -218,7 +229,7 @@ class AsteriskWorker:
                     metrics.METRICS.observe_turns((track.record or {}).get("turns", []))
             return
         with self.lifecycle.call(info.call_id, pbx="asterisk", route=info.route, caller=info.caller_number,
-                                 language=info.language, playbook=info.route) as handle:
+                                 language=info.language, playbook=info.route, server=info.server) as handle:
             track = _Track()
             try:
                 yield track
@@ -264,7 +275,7 @@ class AsteriskWorker:
         try:
             outcome = await runner(info, stream)
             if outcome.record is not None:
-                self._records[info.call_id] = outcome.record
+                self._records[info.key] = outcome.record
             return outcome
         except asyncio.CancelledError:
             raise

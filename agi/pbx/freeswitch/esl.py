@@ -40,11 +40,12 @@ class EslCommandFailed(RuntimeError):
 
 class EslConnection:
     def __init__(self, sock: pysocket.socket, *, reply_timeout_s: float = REPLY_TIMEOUT_S,
-                 max_queued_events: int = MAX_QUEUED_EVENTS):
+                 max_queued_events: int = MAX_QUEUED_EVENTS, max_header_bytes: int = wire.MAX_HEADER_BYTES,
+                 max_body_bytes: int = wire.MAX_BODY_BYTES):
         self.sock = sock
         self.reply_timeout_s = reply_timeout_s
         self.max_queued_events = max_queued_events
-        self.parser = wire.EslParser()
+        self.parser = wire.EslParser(max_header_bytes, max_body_bytes)
         self._pending: deque[gevent.event.AsyncResult] = deque()
         self._send_lock = gevent.lock.Semaphore()
         self._events: gevent.queue.Queue = gevent.queue.Queue()

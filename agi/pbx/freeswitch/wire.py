@@ -197,8 +197,9 @@ class EslParser:
     the connection must then be dropped (the byte stream cannot be resynced).
     """
 
-    def __init__(self, max_header_bytes: int = MAX_HEADER_BYTES):
+    def __init__(self, max_header_bytes: int = MAX_HEADER_BYTES, max_body_bytes: int = MAX_BODY_BYTES):
         self.max_header_bytes = max_header_bytes
+        self.max_body_bytes = max_body_bytes  # may change between messages (the worker's first one is small)
         self._buf = bytearray()
         self._pending: tuple[dict[str, str], list[tuple[str, str]], int] | None = None
 
@@ -238,6 +239,8 @@ class EslParser:
             if ctype is None:
                 raise EslProtocolError("block without Content-Type")
             length = content_length(outer) or 0
+            if length > self.max_body_bytes:
+                raise EslProtocolError(f"Content-Length {length} is over {self.max_body_bytes}")
             self._pending = (outer, raw, length)
         outer, raw, length = self._pending
         if len(self._buf) < length:

@@ -14,7 +14,11 @@ own greenlet:
 
 A call no Playbook answers, or one over `max_calls`, is handed back to the
 dialplan (`resume`) with `callticket_status` set. Whatever goes wrong on one
-connection (garbage, a dead peer) ends that connection only.
+connection (garbage, a dead peer) ends that connection only. Until a
+connection has answered `connect` with its channel's data it is a stranger:
+it waits within a small budget of sockets (agi.pbx.admission), for
+`connect_timeout_s` at most, and may send only small messages; refusals are
+logged and counted (agi.refusals).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from agi import events as ev
 from agi import metrics
 from agi.dialogue.policy import mask_number
 from agi.logs import call_context, log_event
+from agi.pbx.admission import Admission
 from agi.pbx.freeswitch import transfer as xfer
 from agi.pbx.freeswitch import wire
 from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel
@@ -46,8 +51,15 @@ from agi.pbx.freeswitch.esl import EslCommandFailed, EslConnection, EslGone
 from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
 from agi.session import call_record
 from agi.playbook import LoadedPlaybook
+from agi.refusals import Reason, Refusals
 
 log = logging.getLogger("callticket.freeswitch")
+
+# A stranger's messages: the connect reply is a CHANNEL_DATA block of about
+# 6 KB with no body. A call's own: events of about 10 KB (HANGUP_COMPLETE).
+STRANGER_HEADER_BYTES = 64 * 1024
+STRANGER_BODY_BYTES = 4 * 1024
+CALL_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +108,7 @@ class EslWorkerConfig:
     max_calls: int = 50
     transfer_mode: Literal["bridge", "uuid_transfer"] = "bridge"
     transfer_context: str = "callticket-transfer"
-    connect_timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0  # FreeSWITCH answers `connect` at once
     reply_timeout_s: float = 10.0
     answer_timeout_s: float = 15.0
     linger_s: float = 10.0  # after our hang-up: how long to wait for the disconnect notice
@@ -113,6 +125,8 @@ class EslWorker:
         self.ports = PortRange(config.media_host, *config.media_ports)
         self.server = StreamServer((config.host, config.port), self.handle)
         self._calls = gevent.lock.BoundedSemaphore(config.max_calls)
+        self.admission: Admission[gevent.Greenlet] = Admission(config.max_calls * 2 + 16)
+        self.refused = Refusals("esl")
         self.active = 0
         self.calls_started = 0
         self.calls_finished = 0
@@ -136,18 +150,38 @@ class EslWorker:
 
     def handle(self, sock: pysocket.socket, address: tuple[str, int]) -> None:
         self.connections += 1
+        me = gevent.getcurrent()
+        evict = self.admission.arrive(me)
+        if evict is not None:  # the oldest stranger makes room; FreeSWITCH answers `connect` at once
+            self.refused(Reason.EVICTED, detail="waiting connections over their budget")
+            evict.kill(block=False)
+        try:
+            self._handle(sock, address)
+        finally:
+            self.admission.leave(me)
+
+    def _handle(self, sock: pysocket.socket, address: tuple[str, int]) -> None:
         try:
             sock.setsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_NODELAY, 1)
         except OSError:
             pass
-        conn = EslConnection(sock, reply_timeout_s=self.config.reply_timeout_s)
+        conn = EslConnection(sock, reply_timeout_s=self.config.reply_timeout_s,
+                             max_header_bytes=STRANGER_HEADER_BYTES, max_body_bytes=STRANGER_BODY_BYTES)
         try:
             reply = conn.request(b"connect\n\n", timeout=self.config.connect_timeout_s)
             info = ChannelInfo.from_channel_data(reply.headers)
         except (EslGone, wire.EslProtocolError) as exc:
-            log.warning("not a FreeSWITCH call", extra={"fields": {"peer": address[0], "error": str(exc)}})
+            self.refused(Reason.NO_HEADER, address, str(exc))
             conn.close(str(exc))
             return
+        except BaseException:  # evicted (GreenletExit) or the server stopping
+            conn.close("closed by the worker")
+            raise
+        if not self.admission.identified(gevent.getcurrent()):
+            self.refused(Reason.TOO_MANY, address, f"{self.admission.session_limit} sessions at once")
+            conn.close("too many sessions")
+            return
+        conn.parser.max_header_bytes, conn.parser.max_body_bytes = wire.MAX_HEADER_BYTES, CALL_BODY_BYTES
         with call_context(info.uuid):
             channel = FsChannel(conn, info)
             try:
