@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from agi.dialogue import lexicon
-from agi.dialogue.numbers import words_to_number
+from agi.dialogue.numbers import EN_TENS, EN_UNITS, words_to_number
 
 # Not "way", "square" or "row": "2 large pizzas either way" and "2 large square pizzas" are orders.
 _STREET_TYPES = (
@@ -26,14 +26,7 @@ _NAME_WORD = (
     r"(?!(?:to|for|and|at|a|an|the|on|in|of|with|by|please|deliver|delivered|delivery|send|bring)\b)"
     r"(?!\d+\b)[a-z0-9áéíóúñ'-]+"
 )
-_UNITS_SAID = {
-    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}
-_TENS_SAID = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-              "ninety": 90}
-_NUMBER_WORD = "|".join([*_UNITS_SAID, *_TENS_SAID, "hundred", "thousand"])
+_NUMBER_WORD = "|".join([*EN_UNITS, *EN_TENS, "hundred", "thousand"])
 # A house number in digits, or said in words ("twenty one fifty West Foster Avenue").
 _HOUSE = rf"\d{{1,6}}[a-z]?|(?:(?:{_NUMBER_WORD})[\s-]+){{0,5}}(?:{_NUMBER_WORD})"
 _STREET = re.compile(rf"\b({_HOUSE})\s+((?:{_NAME_WORD}\s+){{0,3}}?{_NAME_WORD}\s+(?:{_STREET_TYPES}))\b")
@@ -128,17 +121,17 @@ def spoken_house_number(said: str) -> str:
     i = 0
     while i < len(words):
         w = words[i]
-        if w in _TENS_SAID:
-            value = _TENS_SAID[w]
-            if i + 1 < len(words) and words[i + 1] in _UNITS_SAID and 0 < _UNITS_SAID[words[i + 1]] < 10:
-                value += _UNITS_SAID[words[i + 1]]
+        if w in EN_TENS:
+            value = EN_TENS[w]
+            if i + 1 < len(words) and words[i + 1] in EN_UNITS and 0 < EN_UNITS[words[i + 1]] < 10:
+                value += EN_UNITS[words[i + 1]]
                 i += 1
             total.append(str(value))
-        elif w == "oh" and i + 1 < len(words) and words[i + 1] in _UNITS_SAID:
-            total.append("0" + str(_UNITS_SAID[words[i + 1]]))
+        elif w == "oh" and i + 1 < len(words) and words[i + 1] in EN_UNITS:
+            total.append("0" + str(EN_UNITS[words[i + 1]]))
             i += 1
-        elif w in _UNITS_SAID:
-            total.append(str(_UNITS_SAID[w]))
+        elif w in EN_UNITS:
+            total.append(str(EN_UNITS[w]))
         elif w == "hundred":
             total.append("00")  # "sixty one hundred": 61 hundreds
         i += 1
@@ -148,10 +141,10 @@ def spoken_house_number(said: str) -> str:
 def _words_value(words: list[str]) -> int:
     total, current = 0, 0
     for w in words:
-        if w in _UNITS_SAID:
-            current += _UNITS_SAID[w]
-        elif w in _TENS_SAID:
-            current += _TENS_SAID[w]
+        if w in EN_UNITS:
+            current += EN_UNITS[w]
+        elif w in EN_TENS:
+            current += EN_TENS[w]
         elif w == "hundred":
             current = (current or 1) * 100
         elif w == "thousand":

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import unicodedata
 
-_EN_UNITS = {
+EN_UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
     "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }
-_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
             "eighty": 80, "ninety": 90}
 _ES_UNITS = {
     "cero": 0, "uno": 1, "una": 1, "un": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
@@ -85,12 +85,12 @@ def words_to_number(text: str) -> int | None:
     for w in words:
         if w in ("and", "y"):
             continue
-        if w in _EN_UNITS:
-            current += _EN_UNITS[w]
+        if w in EN_UNITS:
+            current += EN_UNITS[w]
         elif w in _ES_UNITS:
             current += _ES_UNITS[w]
-        elif w in _EN_TENS:
-            current += _EN_TENS[w]
+        elif w in EN_TENS:
+            current += EN_TENS[w]
         elif w in _ES_TENS:
             current += _ES_TENS[w]
         elif w in _HUNDREDS:
@@ -112,7 +112,7 @@ def _single(token: str) -> int | None:
     if token in _ONE:
         return 1
     folded = _fold(token)
-    for table in (_EN_UNITS, _EN_TENS, _ES_UNITS, _ES_TENS):
+    for table in (EN_UNITS, EN_TENS, _ES_UNITS, _ES_TENS):
         if folded in table:
             return table[folded]
     return _zh_to_number(token)
@@ -176,8 +176,8 @@ def parse_quantity(tokens: list[str], i: int) -> tuple[int, int] | None:
     used = 1
     value = first
     # Compound English/Spanish numbers: "twenty two", "treinta y dos", "one hundred".
-    if t[0] in _EN_TENS and at(1) in _EN_UNITS and 0 < _EN_UNITS[at(1)] < 10:
-        value, used = first + _EN_UNITS[at(1)], 2
+    if t[0] in EN_TENS and at(1) in EN_UNITS and 0 < EN_UNITS[at(1)] < 10:
+        value, used = first + EN_UNITS[at(1)], 2
     elif t[0] in _ES_TENS and at(1) == "y" and at(2) in _ES_UNITS and 0 < _ES_UNITS[at(2)] < 10:
         value, used = first + _ES_UNITS[at(2)], 3
     elif at(1) in ("hundred", "cien", "cientos") and first < 10:
