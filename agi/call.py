@@ -16,7 +16,8 @@ from typing import Any, Callable
 from agi import events as ev
 from agi.catalog import Catalog
 from agi.dialogue import lexicon
-from agi.dialogue.engine import Action, DialogueEngine, Reply
+from agi.dialogue.engine import DialogueEngine
+from agi.dialogue.replies import Action, ActionKind, Reply
 from agi.playbook import LoadedPlaybook
 from agi.tickets import Ticket
 
@@ -292,7 +293,7 @@ class CallController:
         log = ev.Log("internal_error", {"error": f"{type(exc).__name__}: {exc}"})
         if self.finished or self._closing:
             return [log]
-        action = Action("transfer", "internal error", self.playbook.escalation.default_target)
+        action = Action(ActionKind.TRANSFER, "internal error", self.playbook.escalation.default_target)
         reply = Reply(
             {"es": "Un momento, le comunico con alguien.", "zh": "请稍等，我为您转接工作人员。"}.get(
                 self.language, "One moment, let me get someone to help you."
@@ -307,7 +308,7 @@ class CallController:
         out: list[ev.Command] = [ev.CancelTimer(SILENCE_TIMER)]
         self._last_hints = reply.hints
         action = reply.action
-        if action is not None and action.kind == "commit":
+        if action is not None and action.kind == ActionKind.COMMIT:
             assert action.ticket is not None
             self.ticket = action.ticket
             self._commit_pending = True
@@ -328,7 +329,7 @@ class CallController:
         return out
 
     def _final_commands(self, action: Action) -> list[ev.Command]:
-        if action.kind == "transfer":
+        if action.kind == ActionKind.TRANSFER:
             spec = self.playbook.escalation.target(action.target)
             target = ev.TransferTarget(spec.id, spec.dial, spec.fallback, spec.voicemail, spec.timeout_s)
             self.outcome = self.outcome or "transferred"
@@ -338,7 +339,7 @@ class CallController:
                 ev.Log("transfer", {"reason": action.reason, "target": spec.id}),
                 ev.Transfer(target, action.reason, summary),
             ]
-        if action.kind == "refuse":
+        if action.kind == ActionKind.REFUSE:
             self.outcome = "refused"
             self.refusal = action.reason
             return [ev.Log("refused", {"reason": action.reason}), ev.HangupCall(action.reason)]

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from agi.catalog import Catalog, load_catalog
+from agi.dialogue.state import Asking
 from agi.tickets import FulfillmentType, TicketKind
 from agi.yamlconf import ConfigError, Problem, check_refs, read_yaml, load_model
 
@@ -153,6 +154,13 @@ class SlotSpec(_Strict):
     when: dict[str, str] = Field(default_factory=dict, description="only ask when other slots hold these values")
     min: int | None = None
     max: int | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_dialogue_question(cls, value: str) -> str:
+        if value in {a.value for a in Asking}:
+            raise ValueError(f"'{value}' is a name the dialogue keeps for its own question; call the slot otherwise")
+        return value
 
     @field_validator("max")
     @classmethod

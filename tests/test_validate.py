@@ -67,6 +67,10 @@ def test_bundled_playbooks_are_clean(capsys):
                              "    - {id: table, type: choice, choices: [inside, patio], choice_labels: {garden: {en: x}}}"),
          "choice_labels: {garden", "ticket.slots[3]",
          "choice_labels name garden, not among the choices"),
+        (lambda s: s.replace("    - {id: time, type: time, required: false}",
+                             "    - {id: time, type: time, required: false}\n    - {id: readback, type: text}"),
+         "id: readback", "ticket.slots[3].id",
+         "'readback' is a name the dialogue keeps for its own question; call the slot otherwise"),
     ],
 )
 def test_schema_problems_name_line_and_field(tmp_path, capsys, edit, needle, field, message):

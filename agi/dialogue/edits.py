@@ -20,7 +20,7 @@ from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.packs import in_packs
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Reply
-from agi.dialogue.state import Pending
+from agi.dialogue.state import Pending, PendingKind
 from agi.tickets import (
     LineModifier,
     OrderLine,
@@ -401,10 +401,10 @@ class EditsMixin:
                     variation_name=v.name if v else None,
                     modifiers=[m for m in un.modifiers if self.matcher().accepts_modifier(alt.id, m.catalog_id)],
                 )
-                st.pending = Pending("alternative", [line])
+                st.pending = Pending(PendingKind.ALTERNATIVE, [line])
                 return sure, None
         if unsure:
-            st.pending = Pending("guess", unsure)
+            st.pending = Pending(PendingKind.GUESS, unsure)
             described = P.join_list([self._describe(self._priced_line(line)) for line in unsure], lang)
             notes.append(P.say("still_want" if out_of else "confirm_guess", lang, item=described))
             return sure, None

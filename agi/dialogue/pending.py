@@ -25,7 +25,7 @@ from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.numbers import parse_quantity
 from agi.dialogue.parser import parse_order
 from agi.dialogue.replies import Reply
-from agi.dialogue.state import Pending
+from agi.dialogue.state import Pending, PendingKind
 from agi.tickets import OrderLine
 
 # The yes or no that opens an answer ("no, make it a pepperoni instead"): not part of what is ordered.
@@ -46,9 +46,9 @@ class PendingMixin:
         st = self.state
         pending = st.pending
         assert pending is not None
-        if pending.kind == "confirm_caller":  # words are no key press
+        if pending.kind == PendingKind.CONFIRM_CALLER:  # words are no key press
             return self._confirm_again()
-        if pending.kind == "callerid":
+        if pending.kind == PendingKind.CALLERID:
             if yes or lexicon.contains(norm, lexicon.CALLER_ID_OK[st.language]):
                 st.pending = None
                 st.slots["phone"] = self.caller
@@ -63,22 +63,22 @@ class PendingMixin:
                 st.callerid_declined = True
                 return Reply(P.say("ask_phone", st.language))
             return None
-        if pending.kind == "which":
+        if pending.kind == PendingKind.WHICH:
             return self._answer_which(order, pending.lines, no)
-        if pending.kind == "service" and yes and not self._has_content(norm):
+        if pending.kind == PendingKind.SERVICE and yes and not self._has_content(norm):
             st.pending = None
             slot_id, service_id = (pending.rule_id or "=").split("=", 1)
             st.slots[slot_id] = service_id
             return self._next()
-        if pending.kind in ("alternative", "guess") and not ((yes or no) and not self._has_content(norm)):
+        if pending.kind in (PendingKind.ALTERNATIVE, PendingKind.GUESS) and not ((yes or no) and not self._has_content(norm)):
             reply = self._answer_offer(_YES_NO_FIRST.sub("", order), pending, yes)
             if reply is not None:
                 return reply
-        if pending.kind in ("alternative", "guess", "upsell") and _YES_FIRST.match(norm) and self._has_content(norm):
+        if pending.kind in (PendingKind.ALTERNATIVE, PendingKind.GUESS, PendingKind.UPSELL) and _YES_FIRST.match(norm) and self._has_content(norm):
             return self._yes_and(order, pending)
         if yes and not self._has_content(norm):
             st.pending = None
-            if pending.kind == "upsell":
+            if pending.kind == PendingKind.UPSELL:
                 self._append(pending.lines)
                 return self._next(lead=[P.say("upsell_added", st.language, next="").strip()])
             self._append(pending.lines)
@@ -120,7 +120,7 @@ class PendingMixin:
     def _ask_which_of(self, options: list[OrderLine]) -> str:
         """'Which one would you like: ...?' of these lines, and the answer awaited."""
         lang = self.state.language
-        self.state.pending = Pending("which", options)
+        self.state.pending = Pending(PendingKind.WHICH, options)
         names = []
         for option in options[:6]:
             item = self.catalog.item(option.catalog_id)
@@ -189,9 +189,9 @@ class PendingMixin:
         if items and not counted and all(m.item_id in on_order for m in items):
             st.pending = None  # "just the padlock then": the order as it is, nothing offered added
             return self._next()
-        if pending.kind == "alternative" and len(pending.lines) == 1:
+        if pending.kind == PendingKind.ALTERNATIVE and len(pending.lines) == 1:
             return self._other_instead(words, pending.lines[0], yes)
-        if pending.kind == "guess" and len(pending.lines) == 1 and not items:
+        if pending.kind == PendingKind.GUESS and len(pending.lines) == 1 and not items:
             return self._guess_with(words, pending.lines[0])
         return None
 

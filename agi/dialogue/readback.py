@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from agi.dialogue import prompts as P
-from agi.dialogue.slotfill import service_ids
+from agi.dialogue.services import service_ids
 from agi.playbook import SlotSpec
 from agi.tickets import (
     Customer,

@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from agi.tickets import OrderLine
+
+
+class Asking(str, Enum):
+    """The bot's own questions (`DialogueState.asking` is one of these, a slot id, or
+    "detail:<line>:<size|count|group id>"); no Playbook slot may take these names."""
+
+    ORDER = "order"  # "what can I get for you?"
+    MORE = "more"  # "anything else?"
+    READBACK = "readback"  # "... shall I place the order?"
+    EDIT = "edit"  # "what would you like to change?"
+    CONFIRM_CALLER = "confirm_caller"  # "press 1 to go on" (a number that hung up often)
+
+
+class PendingKind(str, Enum):
+    """What a yes (or a pick) to the question in flight would do."""
+
+    GUESS = "guess"  # "did you say 20 large lattes?": the lines as guessed
+    ALTERNATIVE = "alternative"  # "we're out of X; would you like Y instead?"
+    UPSELL = "upsell"  # "would you like to add a coke?"
+    CALLERID = "callerid"  # "is 555 ... the best number?"
+    WHICH = "which"  # "which one: cheese, pepperoni ...?"
+    SERVICE = "service"  # "X is not available; would you like Y?" for a booking
+    CONFIRM_CALLER = "confirm_caller"  # a key press asked for before the call goes on
 
 
 @dataclass(slots=True)
 class Pending:
     """A yes/no question in flight and what a yes would do."""
 
-    kind: str  # "guess" | "alternative" | "upsell" | "callerid" | "which" | "service" | "confirm_caller"
+    kind: PendingKind
     lines: list[OrderLine] = field(default_factory=list)
     rule_id: str | None = None
 
@@ -22,7 +46,7 @@ class DialogueState:
     language: str = "en"
     lines: list[OrderLine] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
-    asking: str | None = None  # "order" | "more" | "readback" | "edit" | "confirm_caller" | a slot id
+    asking: str | None = None  # an Asking, a slot id, or "detail:<line>:<what>"
     pending: Pending | None = None
     order_done: bool = False
     upsells_offered: set[str] = field(default_factory=set)
