@@ -189,11 +189,18 @@ def outside_area(text: str, area: list[str]) -> str | None:
 
 def _title(s: str) -> str:
     words = s.split()
-    return " ".join(
-        w if w[:1].isdigit() or w.startswith("#") else w.upper() if (w in _STATES and i == len(words) - 1 or
-        w in _STATES and i + 1 < len(words) and _ZIP.match(words[i + 1])) else w.capitalize()
-        for i, w in enumerate(words)
-    )
+    return " ".join(_titled(w, i, words) for i, w in enumerate(words))
+
+
+def _titled(word: str, i: int, words: list[str]) -> str:
+    """A word of an address as written: 'Valencia', '23rd', unit '5C' and '#3B', state 'IL'."""
+    if word[:1].isdigit() or word.startswith("#"):
+        return word if _ORDINAL_NUMBER.match(word) else word.upper()
+    is_state = word in _STATES and (i == len(words) - 1 or (i + 1 < len(words) and _ZIP.match(words[i + 1])))
+    return word.upper() if is_state else word.capitalize()
+
+
+_ORDINAL_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)$")
 
 
 _STATES = {

@@ -52,8 +52,9 @@ class AnswersMixin:
                 return Reply(P.say("no_delivery", lang, types=types, next=nxt), hints=self._hints())
             return Reply(P.say("delivery_area", lang, area=area, next=nxt), hints=self._hints())
         joined = norm.replace(" ", "")
+        said_stems = f" {' '.join(lexicon.stems(norm))} "
         for topic, answer in self.pb.faq.items():
-            said = re.search(rf"\b{re.escape(topic.lower())}\b", norm) or (
+            said = f" {' '.join(lexicon.stems(topic))} " in said_stems or (  # "return policy" for "returns"
                 " " in topic and topic.lower().replace(" ", "") in joined  # "checking" for "check in"
             )
             if said and self._is_question(norm) and not self._is_request(norm):

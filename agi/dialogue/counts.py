@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from agi.dialogue.dates import day_number, ordinals_joined
 from agi.dialogue.numbers import words_to_number
 
 
@@ -46,13 +47,17 @@ _NIGHTS_IDIOMS = {
 }
 
 _PEOPLE_WORDS = r"(?:people|persons?|guests?|guess|adults?|kids|children|childs|personas|huéspedes|huespedes|adultos|niños|ninos)"
-_PEOPLE = re.compile(rf"\b{_NUM}\s+{_PEOPLE_WORDS}\b|{_ZH_NUM}\s*(?:位|个人|个大人|个孩子|人)")
+_PEOPLE = re.compile(
+    rf"\b{_NUM}\s+{_PEOPLE_WORDS}\b|{_ZH_NUM}\s*(?:位|个人|个大人|个孩子|口人|人)|一家{_ZH_NUM}口"
+)
 _OF_US = re.compile(rf"\b(?:there(?:'s| is| are| will be| 'll be)\s+|we(?:'re| are)\s+|it's\s+)?{_NUM}\s+of\s+us\b"
                     rf"|\bsomos\s+{_NUM}\b|\bparty of\s+{_NUM}\b|\btable for\s+{_NUM}\b")
 _PEOPLE_IDIOMS = {
     r"\b(?:just|only) (?:me|myself|one person)\b|\bit's just me\b|\bsolo yo\b|就我一个|只有我": 1,
-    r"\b(?:me and my|my (?:wife|husband|partner|girlfriend|boyfriend|friend|son|daughter|mom|dad|mother|father) and (?:i|me))"
-    r"\b|\bthe two of us\b|\bjust us two\b|\bmy wife and i\b|\bmi esposa y yo\b|\bmi esposo y yo\b|我和我(?:太太|先生|老婆|老公)": 2,
+    r"\bme and my (?:wife|husband|partner|girlfriend|boyfriend|friend|son|daughter|mom|dad|mother|father|kid|boy|girl)\b"
+    r"|\bmy (?:wife|husband|partner|girlfriend|boyfriend|friend|son|daughter|mom|dad|mother|father) and (?:i|me)\b"
+    r"|\bthe two of us\b|\bjust us two\b|\bmi esposa y yo\b|\bmi esposo y yo\b|我和我(?:太太|先生|老婆|老公)": 2,
+    rf"\bme and my {_NUM}\s+(?:kids|children|boys|girls|sons|daughters|friends)\b": -1,
 }
 
 
@@ -74,7 +79,23 @@ def _value(word: str | None) -> int | None:
     return int(word) if word.isdigit() else words_to_number(word)
 
 
+_RANGE = re.compile(
+    r"\b(?:from|del|de)\s+(?:the\s+|el\s+)?(\w+)\s+(?:to|until|till|through|thru|al|hasta el)\s+(?:the\s+|el\s+)?(\w+)\b"
+    r"|([\d一二三四五六七八九十]{1,3})[号日]?(?:到|至)([\d一二三四五六七八九十]{1,3})[号日]"
+)
+_TONIGHT_AND_TOMORROW = re.compile(r"\btonight and tomorrow(?: night)?\b|\besta noche y mañana\b|今晚和明晚")
+
+
 def _nights(norm: str) -> int | None:
+    """Nights of a stay: 'for 3 nights', 'a week', 'from the 14th to the 17th' (3),
+    'tonight and tomorrow night' (2)."""
+    if _TONIGHT_AND_TOMORROW.search(norm):
+        return 2
+    if m := _RANGE.search(ordinals_joined(norm)):
+        first, last = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        a, b = day_number(first, True) or _value(first), day_number(last, True) or _value(last)
+        if a and b and 0 < b - a <= 31:
+            return b - a
     for pattern, n in _NIGHTS_IDIOMS.items():
         if re.search(pattern, norm):
             return n
@@ -90,14 +111,16 @@ def _nights(norm: str) -> int | None:
 
 def _people(norm: str) -> int | None:
     for pattern, n in _PEOPLE_IDIOMS.items():
-        if re.search(pattern, norm):
+        if m := re.search(pattern, norm):
+            if n < 0:  # "me and my two kids": me, and as many as said
+                return 1 + (_value(m.group(1)) or 0)
             extra = _people_listed(norm)  # "me and my wife and our two kids"
             return n + extra if extra else n
     if m := _OF_US.search(norm):
         n = _value(next((g for g in m.groups() if g), None))
         if n is not None:
             return n
-    said = [(_value(m.group(1) or m.group(2)), m.group(0)) for m in _PEOPLE.finditer(norm)]
+    said = [(_value(next((g for g in m.groups() if g), None)), m.group(0)) for m in _PEOPLE.finditer(norm)]
     said = [(n, text) for n, text in said if n is not None]
     if not said:
         return None

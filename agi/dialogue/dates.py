@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 
 from agi.dialogue import lexicon
+from agi.dialogue.numbers import words_to_number
 
 WEEKDAYS = {
     "monday": 0, "mon": 0, "lunes": 0, "周一": 0, "星期一": 0, "礼拜一": 0,
@@ -30,52 +31,61 @@ _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
     "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
-    "thirtieth": 30,
+    "thirtieth": 30, "thirtyfirst": 31,
+    **{f"twenty{o}": 20 + n for o, n in (("first", 1), ("second", 2), ("third", 3), ("fourth", 4), ("fifth", 5),
+                                           ("sixth", 6), ("seventh", 7), ("eighth", 8), ("ninth", 9))},
 }
 
 
 def parse_date(text: str, today: date) -> date | None:
-    """'today', 'tomorrow', 'friday', 'next monday', 'november 28', 'the 3rd', '明天', 'mañana'."""
+    """'today', 'tomorrow', 'friday', 'next monday', 'november 28', 'the 3rd', 'Wednesday the
+    sixteenth', 'the twenty-sixth', 'el veintitrés de diciembre', '十二月十八号', '明天', 'mañana'."""
     if any(w in text for w in ("day after tomorrow", "pasado mañana", "pasado manana", "后天")):
         return today + timedelta(days=2)
+    text = ordinals_joined(text)
     words = text.split()
-    if any(w in ("tomorrow", "mañana", "manana") for w in words) or "明天" in text:
-        # "mañana" alone is tomorrow; "de la mañana", "en la mañana", "por la mañana" are the morning.
-        mornings = len(re.findall(r"\b(?:la|las) (?:mañana|manana)\b", text))
-        if words.count("mañana") + words.count("manana") > mornings or "tomorrow" in words or "明天" in text:
-            return today + timedelta(days=1)
-    if (
+    said_today = (
         any(w in ("today", "tonight", "hoy") for w in words)
         or re.search(r"\b(?:this (?:morning|afternoon|evening)|esta (?:mañana|tarde|noche))\b", text)
         or "今天" in text
         or "今晚" in text
-    ):
+    )
+    if any(w in ("tomorrow", "mañana", "manana") for w in words) or "明天" in text:
+        # "mañana" alone is tomorrow; "de la mañana", "en la mañana", "por la mañana" are the morning;
+        # "tonight and tomorrow night" starts today.
+        mornings = len(re.findall(r"\b(?:la|las) (?:mañana|manana)\b", text))
+        tomorrow = words.count("mañana") + words.count("manana") > mornings or "tomorrow" in words or "明天" in text
+        if tomorrow and not said_today:
+            return today + timedelta(days=1)
+    if said_today:
         return today
+    return _month_day(words, text, today) or _the_nth(text, today) or _weekday(words, text, today)
+
+
+def _month_day(words: list[str], text: str, today: date) -> date | None:
     for i, w in enumerate(words):
         month = MONTHS.get(w)
         if month is None:
             continue
-        day = None
-        # "the 5th of January, 4 nights": the day said before "of" is the month's, not the 4 after it
-        before = words[i - 2] if i >= 2 and words[i - 1] == "of" else None
+        # "the 5th of January, 4 nights": the day said before "of" is the month's, not the 4 after it;
+        # "el veintitrés de diciembre": the number before "de" is the day
+        before = words[i - 2] if i >= 2 and words[i - 1] in ("of", "de") else None
         after = [c for k, c in enumerate(words[i + 1 : i + 3]) if not _counts_something(words, i + 1 + k)]
         for cand in ([before] if before else []) + after + words[max(0, i - 2) : i]:
-            day = _day_number(cand)
+            day = day_number(cand, said_with_month=True)
             if day:
-                break
-        if day:
+                return _next_date(today, month, day)
+    if m := re.search(r"([\d一二三四五六七八九十]{1,3})月([\d一二三四五六七八九十]{1,3})[日号]", text):
+        month, day = _zh_number(m.group(1)), _zh_number(m.group(2))
+        if month and day:
             return _next_date(today, month, day)
-    for name, wd in WEEKDAYS.items():
-        found = name in text if lexicon.has_cjk(name) else name in words
-        if found:
-            delta = (wd - today.weekday()) % 7
-            if delta == 0 or "next" in words or "próximo" in words or "proximo" in words or "下" + name[-1] in text:
-                delta = delta or 7
-            return today + timedelta(days=delta)
-    if m := re.search(r"(\d{1,2})月(\d{1,2})[日号]", text):
-        return _next_date(today, int(m.group(1)), int(m.group(2)))
+    return None
+
+
+def _the_nth(text: str, today: date) -> date | None:
+    """'the 3rd', 'on the twenty-sixth', 'Wednesday the sixteenth': the next such day of a month."""
     for m in re.finditer(r"\bthe (\w+)\b", text):
-        day = _day_number(m.group(1))
+        day = day_number(m.group(1))
         if day and (m.group(1) in _ORDINAL_WORDS or not m.group(1).isdigit()):
             candidate = _next_date(today.replace(day=1), today.month, day)
             if candidate and candidate < today:
@@ -85,17 +95,45 @@ def parse_date(text: str, today: date) -> date | None:
     return None
 
 
+def _weekday(words: list[str], text: str, today: date) -> date | None:
+    for name, wd in WEEKDAYS.items():
+        found = name in text if lexicon.has_cjk(name) else name in words
+        if found:
+            delta = (wd - today.weekday()) % 7
+            if delta == 0 or "next" in words or "próximo" in words or "proximo" in words or "下" + name[-1] in text:
+                delta = delta or 7
+            return today + timedelta(days=delta)
+    return None
+
+
+_TENS_ORDINAL = re.compile(r"\b(twenty|thirty)[ -](first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b")
+
+
+def ordinals_joined(text: str) -> str:
+    """'twenty sixth' and 'twenty-sixth' as one word, 'twentysixth', that `_day_number` reads."""
+    return _TENS_ORDINAL.sub(lambda m: m.group(1) + m.group(2), text)
+
+
+def _zh_number(text: str) -> int | None:
+    return int(text) if text.isdigit() else words_to_number(text)
+
+
 def _counts_something(words: list[str], k: int) -> bool:
     """'4' in 'January 4 nights' counts the nights; it is no day of the month."""
     return k + 1 < len(words) and words[k + 1] in ("nights", "night", "people", "guests", "days", "weeks", "noches")
 
 
-def _day_number(token: str) -> int | None:
+def day_number(token: str, said_with_month: bool = False) -> int | None:
+    """The day of the month a word says: '3rd', 'fifth', 'twentysixth'; next to a month
+    name also a number ('23', 'veintitrés')."""
     if token in _ORDINAL_WORDS:
         return _ORDINAL_WORDS[token]
     m = _ORDINAL.match(token)
     if m and 1 <= int(m.group(1)) <= 31:
         return int(m.group(1))
+    if said_with_month and not token.isdigit():
+        n = words_to_number(token)
+        return n if n is not None and 1 <= n <= 31 and token not in ("a", "an", "un", "una") else None
     return None
 
 
@@ -116,7 +154,9 @@ _MONTH_DAY = re.compile(
     rf"\b(?:{_MONTHS_RE})\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORDINALS_RE})\b"
     rf"|\b(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINALS_RE})(?:\s+of)?\s+(?:{_MONTHS_RE})\b"
     r"|\b(?:the\s+)?\d{1,2}(?:st|nd|rd|th)\b"
-    r"|\d{1,2}月\d{1,2}[日号]"
+    r"|\b(?:the\s+)?(?:twenty|thirty)[ -](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b"
+    rf"|\b(?:\d{{1,2}}|[a-záéíóú]+) de (?:{_MONTHS_RE})\b"
+    r"|[\d一二三四五六七八九十]{1,3}月[\d一二三四五六七八九十]{1,3}[日号]"
 )
 
 

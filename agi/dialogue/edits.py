@@ -35,6 +35,9 @@ _MAKE_THAT = re.compile(
 )
 
 
+_FOR_ALL = re.compile(r"\b(?:both|each|all of them|both of them|all of those|los dos|las dos|ambos|ambas|cada uno)\b|都")
+
+
 def _sounds_like_name(word: str, name: str) -> bool:
     """'mocho' for mocha: a word of the name spelled nearly alike, or alike in sound."""
     for part in tokenize(name.lower()):
@@ -364,7 +367,7 @@ class EditsMixin:
             refused = self._absurd_quantity(p.line.quantity, p.line.name)
             if refused is not None:
                 return [], refused
-        sure = [p.line for p in result.lines if not p.needs_confirmation]
+        sure = self._options_for_all([p.line for p in result.lines if not p.needs_confirmation], norm)
         unsure = [p.line for p in result.lines if p.needs_confirmation]
         out_of: list[str] = []
         for un in result.unavailable:
@@ -411,6 +414,22 @@ class EditsMixin:
         if result.partial and not result.lines:
             notes.append(self._ask_which(result.partial[0]))
         return sure, None
+
+    def _options_for_all(self, lines: list[OrderLine], norm: str) -> list[OrderLine]:
+        """'a frame and a puzzle, both gift wrapped': an option said once for all the lines
+        just ordered goes on each line that takes it."""
+        if len(lines) < 2 or not _FOR_ALL.search(norm):
+            return lines
+        said = {m.catalog_id: m for line in lines for m in line.modifiers}
+        out = []
+        for line in lines:
+            have = {m.catalog_id for m in line.modifiers}
+            extra = [
+                m for key, m in said.items()
+                if key not in have and self.matcher().accepts_modifier(line.catalog_id, key)
+            ]
+            out.append(line.model_copy(update={"modifiers": [*line.modifiers, *extra]}) if extra else line)
+        return out
 
     def _ask_which(self, partial: Any) -> str:
         """'a large pizza with mushrooms' on a menu of five pizzas: which one?"""

@@ -29,6 +29,19 @@ def fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
 
+def stem(word: str) -> str:
+    """'baby's' and 'babies' -> 'baby', 'fevers' -> 'fever': enough to compare symptoms."""
+    word = word.removesuffix("'s")
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+def stems(text: str) -> list[str]:
+    """The stems of the words of `text` (normalised and folded)."""
+    return [stem(w) for w in fold(normalise(text)).split()]
+
+
 def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
@@ -210,7 +223,8 @@ REQUEST = {
            "could you set aside", "can you put aside", "could you put aside", "can you gift wrap",
            "could you gift wrap", "can you wrap", "could you wrap", "i'd like", "i would like", "i'll have",
            "i'll take", "i need", "i want"),
-    "es": ("me puede dar", "me puedes dar", "me da", "me das", "puedo pedir", "me pone", "me pones",
+    "es": ("me puede dar", "me puedes dar", "me da", "me das", "puedo pedir", "me pone", "me pones", "me prepara",
+           "me preparas", "me puede preparar", "me hace", "me haces", "me trae", "me traes", "me manda", "me regala",
            "podría pedir", "podria pedir", "me podría dar", "me podria dar", "puede agregar", "puedes agregar",
            "quiero", "quisiera", "me gustaría", "me gustaria", "necesito", "me aparta", "me puede apartar"),
     "zh": ("可以给我", "能给我", "我可以要", "可以要", "能不能给我", "可以加", "我要", "我想要", "帮我留"),

@@ -95,6 +95,23 @@ def parse_name(text: str, language: str, asked: bool) -> str | None:
     return None
 
 
+def name_span(norm: str, language: str) -> tuple[int, int] | None:
+    """Where in normalised words a name is said with its introduction ("soy ana", "my name
+    is maria"): those words are the caller's, never the order's ("soy" is no soy milk)."""
+    patterns = [(NAME_INTROS.get(language, NAME_INTROS["en"]), False)]
+    if language in NAME_INTROS_OPENING:
+        patterns.append((NAME_INTROS_OPENING[language], True))
+    for pattern, opening in patterns:
+        for m in re.finditer(pattern, norm):
+            name = _clean_name(m.group(1), language)
+            if name and (not opening or _plausible(name, m.group(1))):
+                if lexicon.has_cjk(name):
+                    return m.start(), m.start(1) + len(name)
+                words = re.match(r"\s*(?:\S+\s+){%d}\S+" % (len(name.split()) - 1), norm[m.start(1):])
+                return m.start(), m.start(1) + (words.end() if words else len(m.group(1)))
+    return None
+
+
 def _bare_name(clauses: list[str], language: str) -> str | None:
     """The answer to "can I get a name?": the first clause that is a name ("oh, Olivia",
     "Sam, thanks", "Olivia Smith please"); a clause of other words is no name."""

@@ -186,7 +186,7 @@ class PendingMixin:
             for i, t in enumerate(tokenize(words))
         )
         on_order = {line.catalog_id for line in st.lines} - {line.catalog_id for line in pending.lines}
-        if items and not counted and all(m.item_id in on_order for m in items):
+        if items and not counted and all(m.item_id in on_order or self._names_a_line(m.text, on_order) for m in items):
             st.pending = None  # "just the padlock then": the order as it is, nothing offered added
             return self._next()
         if pending.kind == PendingKind.ALTERNATIVE and len(pending.lines) == 1:
@@ -194,6 +194,13 @@ class PendingMixin:
         if pending.kind == PendingKind.GUESS and len(pending.lines) == 1 and not items:
             return self._guess_with(words, pending.lines[0])
         return None
+
+    def _names_a_line(self, said: str, on_order: set[str]) -> bool:
+        """'the croissant' for the chocolate croissant on the order: every word said is a
+        word of that line's name (and of no other line's)."""
+        words = set(tokenize(said))
+        named = [i for i in on_order if (item := self.catalog.item(i)) is not None and words <= set(tokenize(item.name))]
+        return len(named) == 1
 
     def _other_instead(self, words: str, offered: OrderLine, yes: bool) -> Reply | None:
         """'no, make it a pepperoni instead': that item, with the size and options said for

@@ -88,7 +88,7 @@ def said_in_any_order(text: str, phrases: tuple[str, ...] | list[str]) -> str | 
     and with other words between ("my baby has a really high fever" says "high fever
     baby", "breathing trouble" says "trouble breathing", "胸口很疼" says "胸口疼")."""
     norm = lexicon.fold(lexicon.normalise(text))
-    words = [_stem(w) for w in norm.split()]
+    words = [lexicon.stem(w) for w in norm.split()]
     for phrase in phrases:
         folded = lexicon.fold(phrase.lower())
         if lexicon.has_cjk(folded):
@@ -96,7 +96,7 @@ def said_in_any_order(text: str, phrases: tuple[str, ...] | list[str]) -> str | 
             if len(chars) >= 3 and re.search(".{0,2}".join(map(re.escape, chars)), norm.replace(" ", "")):
                 return phrase
             continue
-        wanted = {_stem(w) for w in lexicon.normalise(folded).split() if w not in _FILLER}
+        wanted = {lexicon.stem(w) for w in lexicon.normalise(folded).split() if w not in _FILLER}
         if len(wanted) >= 2 and _close_together(words, wanted, len(wanted) + 4):
             return phrase
     return None
@@ -110,12 +110,13 @@ def _close_together(words: list[str], wanted: set[str], width: int) -> bool:
     return False
 
 
-def _stem(word: str) -> str:
-    """'baby's' and 'babies' -> 'baby', 'fevers' -> 'fever': enough to compare symptoms."""
-    word = word.removesuffix("'s")
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+def _stemmed_phrase(text: str, phrases: list[str]) -> str | None:
+    said = " " + " ".join(lexicon.stem(w) for w in lexicon.fold(lexicon.normalise(text)).split()) + " "
+    for phrase in phrases:
+        wanted = " ".join(lexicon.stem(w) for w in lexicon.fold(lexicon.normalise(phrase)).split())
+        if wanted and f" {wanted} " in said:
+            return phrase
+    return None
 
 
 def _sound_apart(a: str, b: str) -> int:
@@ -139,7 +140,10 @@ def urgent(text: str, playbook: Playbook) -> Decision | None:
 
 
 def out_of_scope(text: str, playbook: Playbook) -> Decision | None:
-    hit = matches_phrase(text, playbook.escalation.out_of_scope)
+    """A matter the Playbook sends to a person ("catering"), also said in the plural or
+    another form ("do you do party trays?" for "party tray")."""
+    phrases = playbook.escalation.out_of_scope
+    hit = matches_phrase(text, phrases) or _stemmed_phrase(text, phrases)
     if hit:
         target = playbook.escalation.out_of_scope_target or playbook.escalation.default_target
         return Decision("transfer", f"out of scope: {hit}", target)

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 
 from agi.dialogue import lexicon
+from agi.dialogue.names import name_span
 from agi.dialogue.nlu_text import tokenize
 from agi.dialogue.numbers import words_to_number
-from agi.dialogue.spans import SpanKind, find_spans, masked
+from agi.dialogue.spans import Span, SpanKind, find_spans, masked
 from agi.playbook import SlotSpec
 
 
@@ -81,6 +82,9 @@ class ReadingMixin:
         slots' leave out a menu name that reads like one of those ("a five by seven
         picture frame" is neither seven frames nor a time)."""
         spans = find_spans(norm, self._is_menu_word)
+        name = name_span(norm, self.state.language)
+        if name is not None:  # "soy Ana" orders no soy milk
+            spans.append(Span(SpanKind.NAME, *name))
         if not spans:
             return norm, norm
         named = {m.text for m in self.mentions(norm)}

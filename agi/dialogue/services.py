@@ -204,6 +204,7 @@ NOT_THIS_ONE = re.compile(
 
 _STAFF_ANCHOR = re.compile(
     r"\b(?:with|con|see|by|from|para ver a|dr|doctor|doctora|nurse|practitioner|np)\s+(?:(?:the|el|la|dr|doctor|doctora)\s+)?$"
+    r"|(?:找|跟|和|约|要|预约)\s*(?:医生|师傅)?\s*$"
 )
 
 
@@ -216,7 +217,7 @@ def _staff_named(staff: list[Any], norm: str, anchored: bool = False) -> Any | N
     for member in staff:
         words = [w for w in re.findall(r"[a-z]+", lexicon.fold(member.name.lower())) if w not in _TITLES]
         for word in words:
-            for m in re.finditer(rf"\b{re.escape(word)}\b", folded):
+            for m in re.finditer(rf"(?<![a-z]){re.escape(word)}(?![a-z])", folded):
                 before = folded[: m.start()]
                 if not NOT_THIS_ONE.search(before):
                     # "this is Ana, a haircut with Marco": the one after "with" is the stylist

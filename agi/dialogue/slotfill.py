@@ -209,7 +209,7 @@ class SlotFillingMixin:
         day = D.parse_date(norm, self.now.date())
         if day is not None:
             self.state.slots[f"_{spec.id}_day"] = day
-        part = T.daypart(norm)
+        part = T.daypart(norm) if T.LATER_DAYPART.search(norm) else None
         if part is not None:
             self.state.slots[f"_{spec.id}_ampm"] = part
 
@@ -224,7 +224,7 @@ class SlotFillingMixin:
     def _choice_said(self, spec: SlotSpec, norm: str, asked: bool) -> str | None:
         """The choice named last that is not being dropped: "it's my laptop, not my phone"
         is the laptop; "mañana" is the morning only when the morning is what was asked."""
-        folded = f" {lexicon.fold(norm)} "
+        folded = f" {lexicon.fold(T.GREETING.sub(' ', norm))} "  # "buenas tardes" picks no afternoon
         said: list[tuple[int, str]] = []
         for choice in spec.choices:
             forms = [choice, *spec.synonyms.get(choice, []), *lexicon.CHOICE_WORDS.get(choice.lower(), ())]

@@ -29,6 +29,7 @@ class SpanKind(str, Enum):
     PHONE = "phone"
     UNIT_COUNT = "unit_count"
     DAY = "day"
+    NAME = "name"  # "soy Ana", "my name is Maria": the caller's words, not the order's
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,11 @@ _IN_AN_HOUR = re.compile(r"\b(?:in|en)\s+(?:an|one|una)\s+(?:hour|hora)\b")
 _ZH_CLOCK = re.compile(r"(上午|早上|中午|下午|晚上)?([零一二两三四五六七八九十\d]{1,3})点(半|一刻|([零一二三四五六七八九十\d]{1,3})分?)?")
 _ZH_IN = re.compile(r"([零一二两三四五六七八九十\d]{1,3}|半)(个)?(分钟|小时)(以?后|之后)")
 # The part of the day, said anywhere in the turn: "tomorrow morning at 7:15", "around 4 this afternoon".
-_GREETING = re.compile(r"\bgood (?:morning|afternoon|evening)\b|\bbuenas tardes\b|\bbuenas noches\b|\bbuenos días\b")
+GREETING = re.compile(
+    r"\bgood (?:morning|afternoon|evening)\b|\bbuenas tardes\b|\bbuenas noches\b|\bbuenos días\b|\bbuenos dias\b"
+)
+# "morning! I need ..." opens with a greeting too, where no time is asked
+_OPENING_GREETING = re.compile(r"^(?:morning|afternoon|evening)\b(?!\s*$)")
 _MORNING = re.compile(r"\b(?:morning|this morning|in the morning|(?:de|por|en) la (?:mañana|manana))\b|上午|早上")
 _AFTERNOON = re.compile(
     r"\b(?:afternoon|evening|tonight|this evening|de la tarde|por la tarde|de la noche|por la noche|esta noche)\b"
@@ -216,9 +220,16 @@ def _with_daypart(value: Said, text: str) -> Said:
     return with_ampm(value, daypart(text))
 
 
+# A part of the day said for a time to come ("for tomorrow morning", "this afternoon"), not a greeting.
+LATER_DAYPART = re.compile(
+    r"\b(?:this|tomorrow|in the|for the|by|until) (?:morning|afternoon|evening)\b|\btonight\b"
+    r"|\b(?:por|en|de) la (?:mañana|manana|tarde|noche)\b|\besta (?:tarde|noche)\b|明天(?:上午|下午|晚上|早上)|今天(?:上午|下午|晚上)|今晚"
+)
+
+
 def daypart(text: str) -> str | None:
     """'am' or 'pm' when the part of the day is said ("tomorrow morning", "this afternoon")."""
-    text = _GREETING.sub(" ", text)  # "good afternoon! a manicure around eleven" is 11 am
+    text = _OPENING_GREETING.sub(" ", GREETING.sub(" ", text))  # "good afternoon! a manicure around eleven" is 11 am
     if _AFTERNOON.search(text):
         return "pm"
     if _MORNING.search(text):
@@ -237,7 +248,12 @@ def bare_time(text: str) -> Said | None:
     """A time said as a bare number, right after we asked for one: "nine",
     "9 30", "uh 11" (a recogniser may also drop or garble the "at")."""
     words = text.split()
-    numbers = [w for w in words if re.fullmatch(r"\d{1,2}(?::\d{2})?", w) or words_to_number(w) is not None]
+    # "oh" is a number only after one ("seven oh five"); "oh wait, make it three" says three
+    numbers = [
+        w for i, w in enumerate(words)
+        if re.fullmatch(r"\d{1,2}(?::\d{2})?", w)
+        or (words_to_number(w) is not None and (w != "oh" or (i > 0 and words_to_number(words[i - 1]) not in (None, 0))))
+    ]
     if not numbers or len(numbers) > 2 or any(w not in _AROUND_A_TIME for w in words if w not in numbers):
         return None  # "two large pizzas" is not a time
     digits = " ".join(w for w in words if w in numbers or w in ("am", "pm", "p", "a", "m"))
@@ -247,7 +263,8 @@ def bare_time(text: str) -> Said | None:
 # Words a recogniser or a caller may put around a bare time ("out nine", "uh 11 then", "make it 8 instead").
 _AROUND_A_TIME = {"at", "out", "add", "and", "uh", "um", "oh", "around", "about", "by", "then", "ok", "okay", "am", "pm",
                   "p", "a", "m", "o'clock", "oclock", "please", "like", "maybe", "make", "it", "instead", "actually",
-                  "no", "change", "to", "let's", "lets", "say", "how", "wait", "sorry", "rather"}
+                  "no", "change", "to", "let's", "lets", "say", "how", "wait", "sorry", "rather", "can", "could",
+                  "we", "do", "i", "is", "that", "ok", "what", "probably", "instead", "better"}
 
 
 def resolve_time(said: Said, now: datetime, on: date | None = None) -> datetime:

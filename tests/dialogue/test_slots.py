@@ -116,7 +116,7 @@ def test_names(said, language, asked, expected):
 
 def test_addresses():
     assert A.parse_address(normalise("deliver to 12 oak street please"), False) == "12 Oak Street"
-    assert A.parse_address(normalise("it's 450 west 33rd st apt 4b"), False) == "450 West 33rd St Apt 4b"
+    assert A.parse_address(normalise("it's 450 west 33rd st apt 4b"), False) == "450 West 33rd St Apt 4B"  # a unit letter is written as on the door
     assert A.parse_address(normalise("pickup please"), False) is None
     assert A.parse_address(normalise("77 harbor view"), True) == "77 Harbor View"
 

@@ -33,9 +33,10 @@ def confirmation(conv: "DialogueEngine", u: "Utterance") -> Reply | None:
     st = conv.state
     lang = st.language
     if st.asking == Asking.READBACK:
-        if u.yes and not conv._has_content(u.norm):
+        plain = not conv._has_content(u.norm) and conv._focus_slot(u.order) is None  # not "wait, make it three"
+        if u.yes and plain:
             return conv._commit()
-        if u.no and not conv._has_content(u.norm):
+        if u.no and plain:
             st.asking = Asking.EDIT
             return Reply(P.say("what_change", lang), hints=conv._hints())
     if (

@@ -27,8 +27,8 @@ def questions_beside(conv: "DialogueEngine", u: "Utterance") -> Reply | None:
         return None
     asked = [c for c in clauses if conv.trial()._question(lexicon.normalise(c)) is not None]
     rest = " ".join(c for c in clauses if c not in asked)
-    if not asked or not lexicon.normalise(rest):
-        return None
+    if not asked or not lexicon.normalise(rest) or not run_turn(conv.trial(), conv._utterance(rest)).understood:
+        return None  # "hi, what's your return policy, in case ...?": the question alone, answered as such
     reply = run_turn(conv, conv._utterance(rest))
     answers = [conv._question(lexicon.normalise(c), then="") for c in asked]
     said = [a.text.strip() for a in answers if a is not None and a.understood]
