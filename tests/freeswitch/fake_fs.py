@@ -17,187 +17,29 @@ event loop.
 from __future__ import annotations
 
 import math
-import re
 import socket
 import struct
 import threading
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
-import transcript as tr
-
-CAPTURED_UUID = "0891ec75-c325-4bf2-9a37-b9ffa2c776bf"  # sip_transfer1 (PCMA via sipp)
-LOOP_UUID = "414b2244-8574-4bc7-bd99-329b57536399"  # loop1 (bridge capture)
-_HEXPAIR = re.compile(r"%[0-9A-Fa-f]{2}")
-
-
-# ------------------------------------------------------------------ FreeSWITCH's encoding
-
-
-def fs_encode(value: str) -> str:
-    """switch_url_encode_opt: control, >0x7E and unsafe bytes as %XX; existing %XX kept."""
-    parts = _HEXPAIR.split(value)
-    kept = _HEXPAIR.findall(value)
-    out = [quote(parts[0], safe="/(),-._~!*'$")]
-    for pair, part in zip(kept, parts[1:]):
-        out += [pair, quote(part, safe="/(),-._~!*'$")]
-    return "".join(out)
+from fs_captures import (  # noqa: F401 (re-exported: the tests and the bench import them from here)
+    CODEC_HEADERS,
+    Captures,
+    Command,
+    EventTemplate,
+    captures,
+    codec_headers,
+    frame_event,
+    fs_encode,
+    read_command,
+    serialize_event,
+    split_event_frame,
+)
 
 
-def serialize_event(headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
-    """switch_event_serialize: `Name: value` with the values as given (already encoded)."""
-    text = "".join(f"{k}: {v}\n" for k, v in headers)
-    if body:
-        return (text + f"Content-Length: {len(body)}\n\n").encode() + body
-    return (text + "\n").encode()
-
-
-def frame_event(serialized: bytes) -> bytes:
-    """How mod_event_socket sends an event: Content-Length first."""
-    return f"Content-Length: {len(serialized)}\nContent-Type: text/event-plain\n\n".encode() + serialized
-
-
-def split_event_frame(frame: bytes) -> list[tuple[str, str]]:
-    head, _, body = frame.partition(b"\n\n")
-    assert head.startswith(b"Content-Length: "), head[:40]
-    lines = body.rstrip(b"\n").split(b"\n")
-    return [tuple(line.decode().split(": ", 1)) for line in lines]  # type: ignore[misc]
-
-
-class EventTemplate:
-    """A captured event, re-issued for another call with some fields changed."""
-
-    def __init__(self, frame: bytes, old_uuid: str):
-        self.headers = split_event_frame(frame)
-        self.old_uuid = old_uuid
-
-    def render(self, uuid: str, set_: dict[str, str] | None = None, drop: tuple[str, ...] = (),
-               name: str | None = None) -> bytes:
-        set_ = dict(set_ or {})
-        if name:
-            set_["Event-Name"] = name
-        out: list[tuple[str, str]] = []
-        for k, v in self.headers:
-            if k in drop:
-                continue
-            v = v.replace(self.old_uuid, uuid)
-            if k in set_:
-                v = fs_encode(set_.pop(k))
-            out.append((k, v))
-        out += [(k, fs_encode(v)) for k, v in set_.items()]
-        return frame_event(serialize_event(out))
-
-
-
-class Captures:
-    """The frames the peer replays."""
-
-    def __init__(self) -> None:
-        sip = tr.frames("sip_transfer1")
-        from_fs = [f.data for f in sip if f.from_fs]
-        self.connect_reply = from_fs[0]
-        self.myevents_reply = from_fs[1]
-        self.linger_reply = from_fs[2]
-        self.event_reply = from_fs[3]
-        self.ok_reply = from_fs[4]  # 'Content-Type: command/reply\nReply-Text: +OK\n\n'
-        assert self.ok_reply == b"Content-Type: command/reply\nReply-Text: +OK\n\n", self.ok_reply
-        self.park = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_PARK"), CAPTURED_UUID)
-        self.execute = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_EXECUTE", b"Application: answer\n"),
-                                     CAPTURED_UUID)
-        self.answer = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_ANSWER"), CAPTURED_UUID)
-        self.complete = EventTemplate(
-            tr.first_event("sip_transfer1", "CHANNEL_EXECUTE_COMPLETE", b"Application: answer\n"), CAPTURED_UUID)
-        self.hangup = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_HANGUP"), CAPTURED_UUID)
-        self.unpark = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_UNPARK"), CAPTURED_UUID)
-        self.state = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_STATE"), CAPTURED_UUID)
-        self.hangup_complete = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_HANGUP_COMPLETE"), CAPTURED_UUID)
-        self.bridge = EventTemplate(tr.first_event("loop1", "CHANNEL_BRIDGE"), LOOP_UUID)
-        self.unbridge = EventTemplate(tr.first_event("loop1", "CHANNEL_UNBRIDGE"), LOOP_UUID)
-        self.bridge_complete = EventTemplate(
-            tr.first_event("loop1", "CHANNEL_EXECUTE_COMPLETE", b"Application: bridge\n"), LOOP_UUID)
-        notice = [f.data for f in sip if f.from_fs and b"text/disconnect-notice" in f.data]
-        self.disconnect_notice = notice[-1]
-
-    def connect(self, uuid: str, caller: str, destination: str, variables: dict[str, str]) -> bytes:
-        head = self.connect_reply.rstrip(b"\n").decode().split("\n")
-        tail = head[-4:]  # Content-Type, Reply-Text, Socket-Mode, Control: appended last by FS
-        assert tail[0] == "Content-Type: command/reply", tail
-        out = []
-        for line in head[:-4]:
-            k, v = line.split(": ", 1)
-            v = v.replace(CAPTURED_UUID, uuid)
-            if k == "Caller-Caller-ID-Number" or k == "Channel-Caller-ID-Number" or k == "variable_sip_from_user":
-                v = fs_encode(caller)
-            elif k in ("Caller-Destination-Number", "Channel-Destination-Number", "variable_sip_to_user",
-                       "variable_sip_req_user", "variable_destination_number"):
-                v = fs_encode(destination)
-            out.append(f"{k}: {v}")
-        out += [f"variable_{k}: {fs_encode(v)}" for k, v in variables.items()]
-        return ("\n".join(out + tail) + "\n\n").encode()
-
-    def disconnect(self, uuid: str) -> bytes:
-        return self.disconnect_notice.replace(CAPTURED_UUID.encode(), uuid.encode())
-
-
-CAPTURES: Captures | None = None
-
-
-def captures() -> Captures:
-    global CAPTURES
-    if CAPTURES is None:
-        CAPTURES = Captures()
-    return CAPTURES
-
-
-# ------------------------------------------------------------------ commands from the app
-
-
-@dataclass
-class Command:
-    line: str
-    headers: dict[str, str]  # lower-cased names, as FreeSWITCH looks them up
-    body: bytes
-    raw: bytes
-
-    def h(self, name: str, default: str = "") -> str:
-        return self.headers.get(name.lower(), default)
-
-
-def read_command(sock: socket.socket, buf: bytearray, timeout: float) -> Command | None:
-    """MES read_packet: until two '\\n' (a '\\r' is ignored), then Content-Length bytes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if b"\r" in buf:
-            buf[:] = bytes(buf).replace(b"\r", b"")
-        end = buf.find(b"\n\n")
-        if end != -1:
-            lines = bytes(buf[:end]).decode(errors="replace").split("\n")
-            headers = {}
-            for line in lines[1:]:
-                k, _, v = line.partition(":")
-                headers[k.strip().lower()] = v.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            total = end + 2 + length
-            if len(buf) >= total:
-                raw = bytes(buf[:total])
-                del buf[:total]
-                return Command(lines[0].strip(), headers, raw[end + 2 :], raw)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no command from the app")
-        sock.settimeout(remaining)
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            raise TimeoutError("no command from the app") from None
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-
+CODEC_NAMES = {8000: "PCMA", 16000: "G722", 48000: "opus"}  # what FreeSWITCH reports at these rates
 
 # ------------------------------------------------------------------ the caller's audio
 
@@ -239,6 +81,7 @@ class FakeFreeSwitch:
     def __init__(self, app_addr: tuple[str, int], *, caller: str = "+15551234567", destination: str = "1000",
                  variables: dict[str, str] | None = None, script: CallerScript | None = None,
                  bridge: BridgeBehaviour | None = None, rate: int = 8000, ptime_ms: int = 20,
+                 codec: str | None = None, late_negotiation: bool = False, codec_in_events: bool = True,
                  codec_change_at_s: float | None = None, external_app_at_s: float | None = None,
                  caller_hangup_at_s: float | None = None,
                  stuck_apps: tuple[str, ...] = ()):
@@ -250,6 +93,12 @@ class FakeFreeSwitch:
         self.script = script
         self.bridge_behaviour = bridge or BridgeBehaviour()
         self.rate = rate
+        # The read codec (unicast is L16 at its rate). Late negotiation (the
+        # stock configuration): not in the connect reply, known from the answer on.
+        self.codec = (codec or CODEC_NAMES.get(rate, "L16"), rate)
+        self.late_negotiation = late_negotiation
+        self.codec_in_events = codec_in_events  # False: only uuid_getvar tells it
+        self._negotiated = not late_negotiation
         self.ptime_ms = ptime_ms
         self.codec_change_at_s = codec_change_at_s
         self.external_app_at_s = external_app_at_s
@@ -301,7 +150,9 @@ class FakeFreeSwitch:
                 self.errors.append(f"first command was {first.line if first else None!r}, not connect")
                 return self
             self.received.append(first)
-            self._send(self.cap.connect(self.uuid, self.caller, self.destination, self.variables))
+            self._send(self.cap.connect(self.uuid, self.caller, self.destination, self.variables,
+                                        late=self.late_negotiation,
+                                        codec=self.codec if self.codec_in_events else None))
             for job in (self._timed_events,):
                 t = threading.Thread(target=job, daemon=True)
                 t.start()
@@ -350,8 +201,14 @@ class FakeFreeSwitch:
         else:
             self._send(f"Content-Type: command/reply\nReply-Text: {text}\n\n".encode())
 
-    def _event(self, template: EventTemplate, **kw) -> None:
-        self._send(template.render(self.uuid, **kw))
+    def _event(self, template: EventTemplate, set_: dict[str, str] | None = None, drop: tuple[str, ...] = (),
+               name: str | None = None) -> None:
+        if self._negotiated and self.codec_in_events:
+            set_ = {**codec_headers(self.codec), **(set_ or {})}
+        else:
+            drop = (*drop, *CODEC_HEADERS)
+            set_ = {k: v for k, v in (set_ or {}).items() if k not in CODEC_HEADERS}
+        self._send(template.render(self.uuid, set_=set_, drop=drop, name=name))
 
     # ------------------------------------------------------------ commands
 
@@ -382,7 +239,10 @@ class FakeFreeSwitch:
     def _api(self, text: str) -> None:
         parts = text.split()
         body = "-ERR no reply\n"
-        if parts[:1] == ["uuid_transfer"] and len(parts) >= 3:
+        if parts[:1] == ["uuid_getvar"] and len(parts) == 3 and parts[2] in ("read_codec", "read_rate"):
+            value = self.codec[0] if parts[2] == "read_codec" else str(self.codec[1])
+            body = value if self._negotiated and parts[1] == self.uuid else "_undef_"
+        elif parts[:1] == ["uuid_transfer"] and len(parts) >= 3:
             if parts[1] != self.uuid:
                 body = "-ERR No such channel!\n"
             else:
@@ -416,7 +276,12 @@ class FakeFreeSwitch:
             if app == "answer":
                 time.sleep(0.02)
                 self.answered = True
-                self._event(self.cap.answer)
+                if self.late_negotiation:
+                    self._negotiated = True
+                    for template, codec_fields in self.cap.answered(self.codec):
+                        self._event(template, set_=codec_fields)
+                else:
+                    self._event(self.cap.answer)
             elif app in ("set", "export"):
                 name, _, value = arg.partition("=")
                 self.channel_vars[name] = value

@@ -177,6 +177,39 @@ def test_the_uuid_transfer_mode_hands_the_call_to_the_dialplan(transfer_mode, fs
         worker.stop()
 
 
+def answered_log(worker, fs: FakeFreeSwitch) -> dict:
+    return next(r for r in worker.wait_for("call answered", 1) if r.get("call_id") == fs.uuid)
+
+
+def test_a_wideband_call_from_a_stock_freeswitch_is_heard_at_its_rate(serve_esl):
+    """FreeSWITCH as shipped negotiates the codec when the call is answered:
+    the connect reply names none (captures/sip_late1). A G.722 call streams
+    16 kHz unicast both ways; taken for 8 kHz, the caller is heard as noise
+    and the bot speaks at double speed."""
+    from agi.media.resample import resample
+
+    turns = [resample(pcm, 8000, 16000) for pcm in caller_audio(PERSON, offset=2)]
+    fs = FakeFreeSwitch(serve_esl.address, caller="+15553334444", variables=ROUTE, late_negotiation=True,
+                        rate=16000, script=CallerScript(turns=turns), bridge=BridgeBehaviour(answer={"user/100"}))
+    fs.run(timeout=120)
+    assert fs.errors == []
+    result = result_for(serve_esl, fs)
+    assert {"large", "pepperoni"} <= set(result["heard"][0].lower().replace(",", " ").split()), result["heard"]
+    assert result["outcome"] == "transferred", result
+    assert (answered_log(serve_esl, fs)["codec"], answered_log(serve_esl, fs)["rate"]) == ("G722", 16000)
+    assert {len(data) for _, data in fs.bot_packets} == {640}  # 20 ms at 16 kHz
+
+
+def test_a_freeswitch_whose_events_name_no_codec_is_asked_for_it(serve_esl):
+    fs = FakeFreeSwitch(serve_esl.address, variables={"callticket_playbook": "callticket-echo"},
+                        late_negotiation=True, codec_in_events=False, rate=48000, caller_hangup_at_s=3.0)
+    fs.run(timeout=30)
+    assert (answered_log(serve_esl, fs)["codec"], answered_log(serve_esl, fs)["rate"]) == ("opus", 48000)
+    asked = [c.line for c in fs.received if c.line.startswith("api uuid_getvar")]
+    assert asked == [f"api uuid_getvar {fs.uuid} read_codec", f"api uuid_getvar {fs.uuid} read_rate"]
+    assert {len(data) for _, data in fs.bot_packets} == {1920}  # the echo, 20 ms at 48 kHz
+
+
 def test_a_call_no_playbook_answers_goes_back_to_the_dialplan(serve_esl):
     fs = FakeFreeSwitch(serve_esl.address, variables={"callticket_playbook": "no-such-shop"}, destination="9999")
     fs.run(timeout=20)

@@ -13,7 +13,7 @@ from esl_session import esl_session, wait_until
 from fake_fs import rms
 
 from agi.pbx.freeswitch import wire
-from agi.pbx.freeswitch.channel import ChannelInfo
+from agi.pbx.freeswitch.channel import ChannelInfo, ReadCodec
 from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
 
 RATE = 8000
@@ -38,7 +38,7 @@ def test_channel_data_gives_the_call(monkeypatch):
         assert info.called_number == "2000"
         assert info.route == "pizzeria"
         assert info.language == "es"
-        assert (info.codec, info.sample_rate) == ("PCMA", 8000)
+        assert info.codec == ReadCodec("PCMA", 8000)
         assert info.channel == "sofia/lo/sipp@127.0.0.1:15060"
 
 

@@ -7,7 +7,8 @@ own greenlet:
     connect            -> CHANNEL_DATA: caller, dialled number, uuid, variables
     myevents, linger   -> this channel's events, and those after the hang-up
     answer             -> (waits for its CHANNEL_EXECUTE_COMPLETE)
-    unicast            -> caller audio in, bot audio out (UDP, L16)
+    the read codec     -> from the answer's events (late negotiation), else uuid_getvar
+    unicast            -> caller audio in, bot audio out (UDP, L16 at the codec's rate)
     the call core      -> GreenCallSession until it hangs up or transfers
     bridge | uuid_transfer | hangup
     text/disconnect-notice -> we close the socket (linger never does)
@@ -40,7 +41,7 @@ from agi.dialogue.policy import mask_number
 from agi.logs import call_context, log_event
 from agi.pbx.freeswitch import transfer as xfer
 from agi.pbx.freeswitch import wire
-from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel
+from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel, ReadCodec
 from agi.pbx.freeswitch.driver import GreenCallSession, GreenSpeech
 from agi.pbx.freeswitch.esl import EslCommandFailed, EslConnection, EslGone
 from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
@@ -56,6 +57,7 @@ class CallOutcome:
     reason: str = ""
     outcome: str | None = None  # committed | transferred | hung_up | refused | error
     record: dict[str, Any] | None = field(default=None, compare=False)  # for the call record
+    declined: str | None = None  # callticket_status when the call went back to the dialplan
 
 
 class UnicastPort:
@@ -164,9 +166,8 @@ class EslWorker:
                 "route": (info.route or "")[:64], "called": info.called_number}})
             self._decline(channel, "NOROUTE")
             return
-        if info.sample_rate not in SUPPORTED_RATES:
-            log.warning("unsupported sample rate", extra={"fields": {"rate": info.sample_rate, "codec": info.codec}})
-            self._decline(channel, "UNSUPPORTED_CODEC")
+        if info.codec is not None and info.codec.rate not in SUPPORTED_RATES:
+            self._unsupported(channel, info.codec)
             return
         if not self._calls.acquire(blocking=False):
             log.info("busy", extra={"fields": {"active": self.active, "max_calls": self.config.max_calls}})
@@ -177,7 +178,7 @@ class EslWorker:
         started = time.monotonic()
         log.info("call started", extra={"fields": {
             "route": info.route, "channel": info.channel, "caller": mask_number(info.caller_number),
-            "called": info.called_number, "codec": info.codec, "rate": info.sample_rate}})
+            "called": info.called_number}})
         outcome = CallOutcome(reason="error", outcome="error")
         try:
             if self.lifecycle is None:
@@ -193,9 +194,11 @@ class EslWorker:
         finally:
             self.active -= 1
             self._calls.release()
-        status = "DONE"
+        status = outcome.declined or "DONE"
         try:
-            if outcome.transfer is not None and not channel.hungup.is_set():
+            if outcome.declined:
+                pass  # back in the dialplan: its actions after `socket` run
+            elif outcome.transfer is not None and not channel.hungup.is_set():
                 status = self._transfer(channel, outcome.transfer)
             elif not channel.hungup.is_set():
                 channel.hangup("NORMAL_CLEARING")
@@ -216,7 +219,12 @@ class EslWorker:
             return CallOutcome(reason="lost", outcome="hung_up")
         if complete is None:
             return CallOutcome(reason="caller hung up before answer", outcome="hung_up")
-        rate = info.sample_rate
+        codec = self._read_codec(channel)
+        log.info("call answered", extra={"fields": {"codec": codec.name, "rate": codec.rate}})
+        if codec.rate not in SUPPORTED_RATES:
+            self._unsupported(channel, codec)
+            return CallOutcome(reason="unsupported codec", outcome="error", declined="UNSUPPORTED_CODEC")
+        rate = codec.rate
         media = UnicastMedia(channel, self.ports, sample_rate=rate, fs_ip=self.config.fs_media_ip,
                              rearm_after_s=self.config.rearm_after_s)
         try:
@@ -230,6 +238,28 @@ class EslWorker:
             log.debug("unicast figures", extra={"fields": {
                 "arms": media.arms, "rx_packets": media.rx_packets, "rx_dropped": media.rx_dropped,
                 "tx_packets": media.tx_packets}})
+
+    def _read_codec(self, channel: FsChannel) -> ReadCodec:
+        """The codec the call was answered with: unicast carries L16 at its rate.
+
+        The answer's own events report it; a FreeSWITCH whose events did not
+        is asked (`uuid_getvar`); 8 kHz is assumed only when both say nothing.
+        """
+        if channel.codec is not None:
+            return channel.codec
+        try:
+            name = channel.api("uuid_getvar", channel.info.uuid, "read_codec").strip()
+            rate = channel.api("uuid_getvar", channel.info.uuid, "read_rate").strip()
+        except (EslGone, EslCommandFailed) as exc:
+            name, rate = "", str(exc)
+        if rate.isdigit() and int(rate) > 0:
+            return ReadCodec(name if not name.startswith(("-ERR", "_undef_")) else "", int(rate))
+        log.warning("codec unknown; 8 kHz assumed", extra={"fields": {"read_rate": rate[:80]}})
+        return ReadCodec("", 8000)
+
+    def _unsupported(self, channel: FsChannel, codec: ReadCodec) -> None:
+        log.warning("unsupported sample rate", extra={"fields": {"rate": codec.rate, "codec": codec.name}})
+        self._decline(channel, "UNSUPPORTED_CODEC")
 
     def _transfer(self, channel: FsChannel, t: ev.Transfer) -> str:
         try:
