@@ -123,6 +123,32 @@ def test_unicast_brings_the_callers_audio_and_carries_the_bots_paced():
             media.close()
 
 
+def test_silence_fills_the_line_between_the_bots_sentences():
+    """FreeSWITCH sends the caller RTP only for the datagrams it gets: between
+    two sentences (the caller speaking, a reply being worked out) the media
+    keeps sending, silence, once per packet time."""
+    with esl_session() as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        media = UnicastMedia(channel, ports(), sample_rate=RATE)
+        media.attach(lambda pcm: None)
+        media.start()
+        try:
+            assert wait_until(lambda: fs.bot_packets)  # FreeSWITCH's port is up: silence already
+            assert media.play(tone(0.3, 1000)).get(timeout=5) is True
+            quiet_from = time.monotonic()
+            gevent.sleep(1.0)
+            quiet_to = time.monotonic()
+            assert media.play(tone(0.3, 1000)).get(timeout=5) is True
+            between = [p for t, p in fs.bot_packets if quiet_from + 0.1 < t < quiet_to]
+            assert len(between) >= 15 and all(p == bytes(320) for p in between), len(between)
+            # both sentences whole: the silence never displaced the voice
+            wait_until(lambda: sum(rms(p) > 1000 for _, p in fs.bot_packets) >= 30, timeout=1)
+            assert sum(rms(p) > 1000 for _, p in fs.bot_packets) == 30
+        finally:
+            media.close()
+
+
 def test_stop_playback_cuts_at_once():
     with esl_session() as (fs, channel):
         channel.subscribe()
