@@ -13,7 +13,8 @@ outbox uses one (several workers, one list of calls).
 
 What is stored: call id, start/end, PBX, route, Playbook, the caller number
 MASKED, language, turns (heard, said, latency_ms), outcome, ticket (customer
-phone masked), POS receipt, transfer reason and target. Every text goes through
+phone masked), POS receipt, transfer reason and target and how the bridge
+ended (who answered, or why nobody did). Every text goes through
 `agi.logs.scrub` first, so a secret that leaked into an error string is not
 kept. Caller audio is written only when the config sets `store_audio: true`.
 """
@@ -49,12 +50,15 @@ CREATE TABLE IF NOT EXISTS call_records (
     transfer_reason TEXT,
     transfer_target TEXT,
     turns TEXT NOT NULL DEFAULT '[]',
-    audio_path TEXT
+    audio_path TEXT,
+    transfer_result TEXT
 )
 """
+# Columns added since the first release: (name, type), added to an older table at open.
+ADDED_COLUMNS = (("transfer_result", "TEXT"),)
 INDEX = "CREATE INDEX IF NOT EXISTS call_records_started ON call_records (started_at)"
 COLUMNS = ("call_id", "started_at", "ended_at", "pbx", "route", "playbook", "caller", "language", "outcome",
-           "ticket", "pos", "transfer_reason", "transfer_target", "turns", "audio_path")
+           "ticket", "pos", "transfer_reason", "transfer_target", "turns", "audio_path", "transfer_result")
 PURGE_EVERY_S = 3600.0
 
 
@@ -75,6 +79,9 @@ class CallRecord:
     transfer_target: str | None = None
     turns: list[dict[str, Any]] = field(default_factory=list)
     audio_path: str | None = None
+    # how the bridge ended: {"result": answered | no_answer | busy | declined | failed,
+    # "answered_by", "cause", "voicemail"} (agi.handoff)
+    transfer_result: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -108,6 +115,15 @@ class _Db:
             self.conn.execute("PRAGMA busy_timeout=10000")
         self.execute(SCHEMA)
         self.execute(INDEX)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A table made by an older release gains the columns added since."""
+        for name, kind in ADDED_COLUMNS:
+            try:
+                self.execute(f"SELECT {name} FROM call_records WHERE 1 = 0")
+            except Exception:  # noqa: BLE001 (sqlite3 and psycopg name it differently: no such column)
+                self.execute(f"ALTER TABLE call_records ADD COLUMN {name} {kind}")
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self.run(sql, params)[0]
@@ -195,6 +211,8 @@ class CallRecords:
         """Store how the call ended: `result` has the simulate shape (outcome,
         ticket, transfer, pos, turns); turns are {heard, bot|said, latency_ms}."""
         transfer = result.get("transfer") or {}
+        bridge = {k: transfer.get(k) for k in ("result", "answered_by", "cause", "voicemail")} \
+            if transfer.get("result") else None
         ticket = self.scrub(result.get("ticket"))
         turns = [
             {"heard": t.get("heard", ""), "said": t.get("said", t.get("bot", "")), "latency_ms": t.get("latency_ms")}
@@ -210,12 +228,14 @@ class CallRecords:
             transfer.get("target"),
             _json(self.scrub(turns)),
             stored_audio,
+            _json(self.scrub(bridge)),
             language,
             call_id,
         )
         update = (
             "UPDATE call_records SET ended_at = ?, outcome = ?, ticket = ?, pos = ?, transfer_reason = ?, "
-            "transfer_target = ?, turns = ?, audio_path = ?, language = COALESCE(?, language) WHERE call_id = ?"
+            "transfer_target = ?, turns = ?, audio_path = ?, transfer_result = ?, language = COALESCE(?, language) "
+            "WHERE call_id = ?"
         )
         if self.db.run(update, params)[1] == 0:  # finish without start: a driver that records only at the end
             self.start(call_id, pbx=pbx, started_at=params[0])
@@ -284,7 +304,7 @@ def _json(value: Any) -> str | None:
 
 def _record(row: tuple[Any, ...]) -> CallRecord:
     d = dict(zip(COLUMNS, row))
-    for key in ("ticket", "pos"):
+    for key in ("ticket", "pos", "transfer_result"):
         d[key] = json.loads(d[key]) if d[key] else None
     d["turns"] = json.loads(d["turns"] or "[]")
     return CallRecord(**d)

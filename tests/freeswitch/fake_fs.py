@@ -73,6 +73,7 @@ class BridgeBehaviour:
 
     answer: set[str] = field(default_factory=set)
     talk_s: float = 0.5
+    causes: dict[str, str] = field(default_factory=dict)  # why a dial string is not answered (NO_ANSWER)
 
 
 class FakeFreeSwitch:
@@ -307,7 +308,8 @@ class FakeFreeSwitch:
     def _bridge(self, dial: str) -> dict[str, str]:
         self.bridged_to.append(dial)
         self._unicast_down()
-        if dial in self.bridge_behaviour.answer:
+        # ',' rings together, '|' one after the other: someone of them answers
+        if any(one in self.bridge_behaviour.answer for one in dial.replace(",", "|").split("|")):
             b_uuid = str(uuidlib.uuid4())
             self._event(self.cap.bridge, set_={"Bridge-B-Unique-ID": b_uuid, "Other-Leg-Unique-ID": b_uuid})
             time.sleep(self.bridge_behaviour.talk_s)
@@ -315,7 +317,10 @@ class FakeFreeSwitch:
             return {"variable_DIALSTATUS": "SUCCESS", "variable_originate_disposition": "SUCCESS",
                     "variable_bridge_hangup_cause": "NORMAL_CLEARING"}
         time.sleep(0.2)
-        return {"variable_DIALSTATUS": "NOANSWER", "variable_originate_disposition": "NO_ANSWER"}
+        # switch_ivr_originate.c: DIALSTATUS from the cause, originate_disposition the cause itself
+        cause = self.bridge_behaviour.causes.get(dial.replace(",", "|").split("|")[-1], "NO_ANSWER")
+        status = {"NO_ANSWER": "NOANSWER", "USER_BUSY": "BUSY", "CALL_REJECTED": "DONTCALL"}.get(cause, cause)
+        return {"variable_DIALSTATUS": status, "variable_originate_disposition": cause}
 
     def _hangup(self, cause: str) -> None:
         if self.hung_up.is_set():
@@ -335,12 +340,19 @@ class FakeFreeSwitch:
         # linger -1: FreeSWITCH never closes; the app must.
 
     def _after_transfer(self) -> None:
+        """The socket app ends; the callticket-transfer context runs (freeswitch-conf/dialplan)."""
         self._unicast_down()
         self._event(self.cap.unpark)
         self._event(self.cap.complete, set_={"Application": "socket", "Application-Data": "127.0.0.1:8084 async full",
                                              "Application-UUID": str(uuidlib.uuid4())})
-        time.sleep(0.3)
-        self._hangup("NORMAL_CLEARING")
+        dial = self.channel_vars.get("callticket_dial", "")
+        if dial:
+            self._execute("bridge", dial, str(uuidlib.uuid4()))
+            if self.hung_up.is_set():
+                return  # answered: hangup_after_bridge ended the call
+        if self.channel_vars.get("callticket_voicemail"):
+            self._execute("voicemail", self.channel_vars["callticket_voicemail"], str(uuidlib.uuid4()))
+        self._hangup("NO_ANSWER")
 
     def dtmf(self, digit: str) -> None:
         self._event(self.cap.answer, name="DTMF",

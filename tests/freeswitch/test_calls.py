@@ -96,7 +96,9 @@ def test_asking_for_a_person_ends_in_a_native_bridge(serve_esl):
     assert fs.errors == []
     result = result_for(serve_esl, fs)
     assert result["outcome"] == "transferred", result
-    assert result["transfer"] == {"reason": "caller asked for a person", "target": "front-counter"}
+    assert result["transfer"] == {"reason": "caller asked for a person", "target": "front-counter",
+                                  "result": "answered", "answered_by": "user/100", "cause": None,
+                                  "voicemail": False}
     assert_session_opened_as_captured(fs)
     assert fs.bridged_to == ["user/100"]  # the Playbook's target, nothing the caller said
     bridge = next(c for c in fs.received if c.h("execute-app-name") == "bridge")
@@ -120,7 +122,8 @@ def test_scripted_calls_of_the_dialogue_suite_end_as_expected(name, serve_esl, f
     fs.run(timeout=120)
     assert fs.errors == []
     result = result_for(serve_esl, fs)
-    assert {"outcome": result["outcome"], "ticket": None, "transfer": result["transfer"]} == spec["expect"], result
+    transfer = {k: result["transfer"][k] for k in ("reason", "target")} if result["transfer"] else None
+    assert {"outcome": result["outcome"], "ticket": None, "transfer": transfer} == spec["expect"], result
     assert len(local_pos_orders(serve_esl.data_dir, fs_playbooks / "pizzeria.yaml")) == orders_before
     if result["outcome"] == "refused":
         assert fs.sent_blocks("hangup") == [wire.hangup("NORMAL_CLEARING")]
@@ -157,7 +160,8 @@ def test_the_uuid_transfer_mode_hands_the_call_to_the_dialplan(transfer_mode, fs
 
     worker = ServeEsl(tmp_path / "w", fs_playbooks, "--transfer-mode", transfer_mode).start()
     try:
-        fs = FakeFreeSwitch(worker.address, caller="+15556667777", variables=ROUTE)
+        fs = FakeFreeSwitch(worker.address, caller="+15556667777", variables=ROUTE,
+                            bridge=BridgeBehaviour(answer={"user/101"}))
 
         def press() -> None:
             while not fs.answered and fs.elapsed() < 20:
@@ -169,6 +173,7 @@ def test_the_uuid_transfer_mode_hands_the_call_to_the_dialplan(transfer_mode, fs
         fs.run(timeout=60)
         result = result_for(worker, fs)
         assert result["outcome"] == "transferred"
+        assert result["transfer"]["result"] == "answered"  # the dialplan's bridge, seen from the socket
         assert fs.transferred_to == "front-counter XML callticket-transfer"
         assert fs.channel_vars["callticket_dial"] == "user/100|user/101"
         assert fs.exported["callticket_reason"] == "caller pressed 0"

@@ -7,6 +7,7 @@ from esl_session import esl_session, wait_until
 from fake_fs import BridgeBehaviour
 
 from agi.events import TransferTarget
+from agi.handoff import Handoff, TransferResult
 from agi.pbx.freeswitch import transfer as xfer
 from agi.pbx.freeswitch import wire
 
@@ -69,7 +70,7 @@ def test_a_native_bridge_to_the_person_who_answers():
         channel.subscribe()
         channel.execute("answer")
         result = xfer.bridge(channel, p)
-        assert result.answered and result.dial_status == "SUCCESS"
+        assert result == Handoff(TransferResult.ANSWERED, answered_by="user/100")
         assert fs.bridged_to == ["user/100"]
         assert fs.exported["callticket_reason"] == "caller asked for a person"
         assert fs.exported["callticket_summary"] == "order: 2 large pepperoni pizza; total 33.98"
@@ -87,7 +88,7 @@ def test_no_answer_goes_to_the_fallback_then_to_voicemail():
         channel.subscribe()
         channel.execute("answer")
         result = xfer.bridge(channel, p)
-        assert not result.answered and result.voicemail
+        assert result == Handoff(TransferResult.NO_ANSWER, cause="NO_ANSWER", voicemail=True)
         assert fs.bridged_to == ["user/100", "user/101"]
         assert ("voicemail", "default default 100") in fs.apps
         assert "callticket_summary" not in fs.exported  # nothing to say: not set at all
@@ -101,7 +102,8 @@ def test_the_fallback_answers():
         channel.subscribe()
         channel.execute("answer")
         result = xfer.bridge(channel, p)
-        assert result.answered and fs.bridged_to == ["user/100", "user/101"]
+        assert result == Handoff(TransferResult.ANSWERED, answered_by="user/101")
+        assert fs.bridged_to == ["user/100", "user/101"]
         assert not any(app == "voicemail" for app, _ in fs.apps)
 
 
@@ -114,7 +116,7 @@ def test_the_caller_hanging_up_while_it_rings_ends_the_transfer():
 
         gevent.spawn_later(0.5, fs.caller_hangs_up)
         result = xfer.bridge(channel, p)
-        assert result.hung_up and not result.answered
+        assert result.result is TransferResult.NO_ANSWER and result.cause == "NORMAL_CLEARING"
 
 
 def test_uuid_transfer_sends_the_channel_to_the_transfer_extension():
@@ -123,7 +125,7 @@ def test_uuid_transfer_sends_the_channel_to_the_transfer_extension():
         channel.subscribe()
         channel.execute("answer")
         result = xfer.uuid_transfer(channel, p, "callticket-transfer")
-        assert result.answered and result.detail == "+OK"
+        assert result == Handoff(TransferResult.NO_ANSWER, cause="NO_ANSWER", voicemail=True)
         assert fs.transferred_to == "front-counter XML callticket-transfer"
         api = next(c for c in fs.received if c.line.startswith("api "))
         assert api.raw == f"api uuid_transfer {fs.uuid} front-counter XML callticket-transfer\n\n".encode()
@@ -132,3 +134,28 @@ def test_uuid_transfer_sends_the_channel_to_the_transfer_extension():
         assert fs.exported["callticket_summary"] == "order: 1 cheese pizza"
         # the socket stays connected and sees the rest of the call until the hang-up
         assert wait_until(channel.gone.is_set)
+
+
+@pytest.mark.parametrize("cause, result", [
+    ("USER_BUSY", TransferResult.BUSY),
+    ("CALL_REJECTED", TransferResult.DECLINED),
+    ("USER_NOT_REGISTERED", TransferResult.FAILED),  # as a stock FreeSWITCH says of user/1000 with no phone
+    ("NO_ANSWER", TransferResult.NO_ANSWER),
+])
+def test_the_last_dials_cause_says_how_the_transfer_failed(cause, result):
+    lone = TransferTarget("counter", "user/100", timeout_s=20)
+    with esl_session(bridge=BridgeBehaviour(causes={"user/100": cause})) as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        assert xfer.bridge(channel, xfer.plan(lone, "caller asked for a person", "")) == Handoff(result, cause=cause)
+        assert wait_until(channel.gone.is_set)  # nobody to take the caller: we hung up
+
+
+def test_uuid_transfer_reads_the_dialplans_bridge_from_the_channels_events():
+    p = xfer.plan(COUNTER, "caller asked for a person", "")
+    with esl_session(bridge=BridgeBehaviour(answer={"user/101"})) as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        result = xfer.uuid_transfer(channel, p, "callticket-transfer")
+        assert result == Handoff(TransferResult.ANSWERED, answered_by="user/100|user/101")
+        assert fs.bridged_to == ["user/100|user/101"]

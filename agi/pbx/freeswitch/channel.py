@@ -106,6 +106,7 @@ class FsChannel:
         self.info = info
         self.hungup = gevent.event.Event()  # the caller's channel is gone
         self.gone = gevent.event.Event()  # no more events will come (notice or socket end)
+        self.bridged = gevent.event.Event()  # CHANNEL_BRIDGE: a person's leg was joined to the caller's
         self.hangup_cause: str | None = None
         self.codec: ReadCodec | None = info.codec  # the latest any event of the channel reported
         self.on_dtmf: list[Callable[[str], None]] = []
@@ -130,10 +131,12 @@ class FsChannel:
         return bool(self._running)
 
     def execute(self, app: str, arg: str | None = None, *, wait: bool = True,
-                timeout: float | None = None) -> wire.EslMessage | None:
+                timeout: float | None = None, until: gevent.event.Event | None = None) -> wire.EslMessage | None:
         """Run `app` on the channel; with `wait`, return its CHANNEL_EXECUTE_COMPLETE.
 
-        None when the channel went away first (or `timeout` passed).
+        None when the channel went away first, `until` was set first (a
+        bridge's person answered: the app runs on, for the whole conversation)
+        or `timeout` passed.
         """
         if self.hungup.is_set() or self.gone.is_set():
             return None
@@ -145,7 +148,7 @@ class FsChannel:
         self._waiters[app_uuid] = waiter
         try:
             self.conn.command(wire.execute(app, arg, event_uuid=app_uuid))
-            done = gevent.wait([waiter, self.gone], timeout=timeout, count=1)
+            done = gevent.wait([waiter, self.gone] + ([until] if until is not None else []), timeout=timeout, count=1)
             return waiter.get_nowait() if waiter in done or waiter.ready() else None
         finally:
             self._waiters.pop(app_uuid, None)
@@ -210,6 +213,8 @@ class FsChannel:
                 waiter.set(message)
             for listener in list(self.on_app_complete):
                 listener(message)
+        elif name == "CHANNEL_BRIDGE":
+            self.bridged.set()
         elif name == "DTMF":
             digit = (message.get("DTMF-Digit") or "").strip()
             if _DIGIT.fullmatch(digit):

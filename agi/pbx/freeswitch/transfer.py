@@ -11,6 +11,11 @@ Or, with the `uuid_transfer` mode, the same variables are set and the
 channel is sent to a dialplan extension (`<target id>` in the
 `callticket-transfer` context of freeswitch-conf/) that does the bridging.
 
+Either way the result is read from the channel's own events and reported as
+an `agi.handoff.Handoff`: answered (and by which dial string), or the last
+dial's hang-up cause (USER_BUSY, NO_ANSWER, USER_NOT_REGISTERED, ...) and
+whether the voicemail took the caller.
+
 Dial strings only ever come from the Playbook's transfer targets, never from
 what the caller says or keys in (toll fraud), and are checked before use:
 plain FreeSWITCH endpoints only, so no `{var=...}`, `${api ...}` or `[...]`
@@ -24,7 +29,10 @@ import logging
 import re
 from dataclasses import dataclass
 
+import gevent
+
 from agi.events import TransferTarget
+from agi.handoff import Handoff, TransferResult, freeswitch_result
 from agi.pbx.freeswitch import wire
 from agi.pbx.freeswitch.channel import FsChannel
 from agi.pbx.freeswitch.esl import EslCommandFailed, EslGone
@@ -135,15 +143,6 @@ def setup_blocks(p: TransferPlan) -> list[bytes]:
     return blocks
 
 
-@dataclass
-class TransferResult:
-    answered: bool = False
-    voicemail: bool = False
-    dial_status: str | None = None
-    hung_up: bool = False
-    detail: str = ""
-
-
 def answered(complete: wire.EslMessage) -> bool:
     """Did the bridge (or queue) reach a person? From its CHANNEL_EXECUTE_COMPLETE."""
     status = complete.get("variable_DIALSTATUS") or complete.get("variable_originate_disposition") or ""
@@ -152,45 +151,59 @@ def answered(complete: wire.EslMessage) -> bool:
     return status.upper() in ("SUCCESS", "ANSWER")
 
 
-def bridge(channel: FsChannel, p: TransferPlan) -> TransferResult:
-    """Dial the target, then its fallback, then its voicemail; until someone answers."""
-    result = TransferResult()
+def dial_cause(complete: wire.EslMessage) -> str | None:
+    """Why a dial ended: its hang-up cause (`originate_disposition`), else DIALSTATUS."""
+    return complete.get("variable_originate_disposition") or complete.get("variable_DIALSTATUS")
+
+
+def _caller_left(channel: FsChannel, cause: str | None) -> Handoff:
+    """The caller hung up while the target rang (or before it could)."""
+    return Handoff(TransferResult.NO_ANSWER, cause=cause or channel.hangup_cause or "caller hung up")
+
+
+def bridge(channel: FsChannel, p: TransferPlan) -> Handoff:
+    """Dial the target, then its fallback, then its voicemail, until a person answers.
+
+    Returns once it is known: at the CHANNEL_BRIDGE of a person answering
+    (the conversation goes on in FreeSWITCH; `hangup_after_bridge` ends the
+    caller's leg with it), or after the last dial ended.
+    """
+    handoff = Handoff(TransferResult.FAILED)
     try:
         for block in setup_blocks(p):
             channel.conn.command(block)
         for step in p.steps:
-            # A bridged call may last long: wait for its end (or the caller's hang-up).
-            complete = channel.execute(step.app, step.arg)
+            complete = channel.execute(step.app, step.arg, until=channel.bridged)
+            if channel.bridged.is_set() or (complete is not None and answered(complete)):
+                return Handoff(TransferResult.ANSWERED, answered_by=step.arg)
             if complete is None:
-                result.hung_up = True
-                return result
-            result.dial_status = complete.get("variable_DIALSTATUS") or complete.get("variable_originate_disposition")
-            if answered(complete):
-                result.answered = True
-                return result
+                return _caller_left(channel, handoff.cause)
+            handoff = Handoff(freeswitch_result(dial_cause(complete)), cause=dial_cause(complete))
             log.info("transfer step not answered", extra={"fields": {
-                "target": p.target_id, "app": step.app, "dial_status": result.dial_status}})
+                "target": p.target_id, "app": step.app, "cause": handoff.cause}})
             if channel.hungup.is_set():
-                result.hung_up = True
-                return result
+                return _caller_left(channel, handoff.cause)
         if p.voicemail is not None:
             complete = channel.execute(p.voicemail.app, p.voicemail.arg)
-            result.voicemail = complete is not None
+            handoff = Handoff(handoff.result, cause=handoff.cause, voicemail=complete is not None)
         channel.hangup("NORMAL_CLEARING")
     except (EslGone, EslCommandFailed) as exc:
-        result.detail = str(exc)
-    return result
+        return Handoff(handoff.result, cause=str(exc) or handoff.cause, voicemail=handoff.voicemail)
+    return handoff
 
 
-def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str) -> TransferResult:
+def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str, max_wait_s: float = 900.0) -> Handoff:
     """Set the variables, then `uuid_transfer` the channel to `<target id>` in `context`.
 
-    The extension there bridges (freeswitch-conf/dialplan/callticket.xml); the
-    socket stays connected and sees the rest of the call.
+    The extension there dials (freeswitch-conf/dialplan/callticket-transfer.xml);
+    the socket stays connected and sees its applications end, so the result
+    is read from them: a CHANNEL_BRIDGE (answered), or the last dial's cause
+    once the channel hangs up.
     """
     if not _EXTENSION.fullmatch(p.target_id) or not _EXTENSION.fullmatch(context):
         raise UnsafeTarget(f"bad extension {p.target_id!r} or context {context!r}")
-    result = TransferResult()
+    seen: list[wire.EslMessage] = []
+    channel.on_app_complete.append(seen.append)
     try:
         for block in setup_blocks(p):
             channel.conn.command(block)
@@ -203,9 +216,19 @@ def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str) -> Transfer
         for name, value in dial_vars:
             if value:
                 channel.conn.command(wire.execute("set", f"{name}={value}"))
-        reply = channel.api("uuid_transfer", channel.info.uuid, p.target_id, "XML", context)
-        result.answered = reply.startswith("+OK")
-        result.detail = reply.strip()
+        reply = channel.api("uuid_transfer", channel.info.uuid, p.target_id, "XML", context).strip()
+        if not reply.startswith("+OK"):
+            return Handoff(TransferResult.FAILED, cause=reply[:120] or "uuid_transfer refused")
+        gevent.wait([channel.bridged, channel.hungup, channel.gone], timeout=max_wait_s, count=1)
     except (EslGone, EslCommandFailed) as exc:
-        result.detail = str(exc)
-    return result
+        return Handoff(TransferResult.FAILED, cause=str(exc))
+    finally:
+        channel.on_app_complete.remove(seen.append)
+    dials = [m for m in seen if m.get("Application") in ("bridge", "callcenter")]
+    if channel.bridged.is_set() or any(answered(m) for m in dials):
+        return Handoff(TransferResult.ANSWERED, answered_by="|".join(s.arg for s in p.steps))
+    voicemail = any(m.get("Application") == "voicemail" for m in seen)
+    cause = dial_cause(dials[-1]) if dials else None
+    if not dials:
+        return Handoff(TransferResult.FAILED, cause=channel.hangup_cause or "no dial ran", voicemail=voicemail)
+    return Handoff(freeswitch_result(cause), cause=cause, voicemail=voicemail)

@@ -25,7 +25,7 @@ import socket as pysocket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,7 @@ from gevent.server import StreamServer
 from agi import events as ev
 from agi import metrics
 from agi.dialogue.policy import mask_number
+from agi.handoff import Handoff, TransferResult, settle
 from agi.logs import call_context, log_event
 from agi.pbx.freeswitch import transfer as xfer
 from agi.pbx.freeswitch import wire
@@ -58,6 +59,9 @@ class CallOutcome:
     outcome: str | None = None  # committed | transferred | hung_up | refused | error
     record: dict[str, Any] | None = field(default=None, compare=False)  # for the call record
     declined: str | None = None  # callticket_status when the call went back to the dialplan
+    summary: dict[str, Any] | None = field(default=None, compare=False)  # the "call result" log line
+    handoff: Handoff | None = None  # the bridge's end, when the call was handed to a person
+    status: str = "DONE"  # for the "call ended" line: DONE, TRANSFERRED, TRANSFER_FAILED, or declined
 
 
 class UnicastPort:
@@ -181,34 +185,51 @@ class EslWorker:
             "called": info.called_number}})
         outcome = CallOutcome(reason="error", outcome="error")
         try:
+            # The record and the metrics take the call's end as the bridge
+            # tells it: a transfer counts once a person answered or nobody did.
             if self.lifecycle is None:
                 with metrics.METRICS.track_call("freeswitch") as track:
-                    outcome = self._converse(channel, info, runner)
+                    outcome = self._run(channel, info, runner)
                     track.outcome = outcome.outcome
                     metrics.METRICS.observe_turns((outcome.record or {}).get("turns", []))
             else:
                 with self.lifecycle.call(info.uuid, pbx="freeswitch", route=info.route, caller=info.caller_number,
                                          language=info.language, playbook=info.route) as handle:
-                    outcome = self._converse(channel, info, runner)
+                    outcome = self._run(channel, info, runner)
                     handle.result = {**(outcome.record or {}), "outcome": outcome.outcome}
         finally:
             self.active -= 1
             self._calls.release()
-        status = outcome.declined or "DONE"
         try:
-            if outcome.declined:
-                pass  # back in the dialplan: its actions after `socket` run
-            elif outcome.transfer is not None and not channel.hungup.is_set():
-                status = self._transfer(channel, outcome.transfer)
-            elif not channel.hungup.is_set():
-                channel.hangup("NORMAL_CLEARING")
-            # linger: FreeSWITCH never closes; the notice says the channel is gone.
-            channel.wait_gone(self.config.bridged_max_s if outcome.transfer is not None else self.config.linger_s)
+            if not outcome.declined:  # declined: back in the dialplan, its actions after `socket` run
+                # linger: FreeSWITCH never closes; the notice says the channel is gone.
+                bridged = outcome.handoff is not None and outcome.handoff.taken
+                channel.wait_gone(self.config.bridged_max_s if bridged else self.config.linger_s)
         finally:
             self.calls_finished += 1
             log.info("call ended", extra={"fields": {
-                "status": status, "outcome": outcome.outcome, "hangup_cause": channel.hangup_cause,
+                "status": outcome.status, "outcome": outcome.outcome, "hangup_cause": channel.hangup_cause,
                 "seconds": round(time.monotonic() - started, 2)}})
+
+    def _run(self, channel: FsChannel, info: ChannelInfo, runner: CallRunner) -> CallOutcome:
+        """The conversation, then the bridge to a person or the hang-up; how the call ended."""
+        outcome = self._converse(channel, info, runner)
+        if outcome.declined:
+            return replace(outcome, status=outcome.declined)
+        handoff = None
+        if outcome.transfer is not None:
+            t = outcome.transfer
+            handoff = self._transfer(channel, t) if not channel.hungup.is_set() else \
+                Handoff(TransferResult.NO_ANSWER, cause="caller hung up before the transfer")
+            record = settle(outcome.record, handoff, t.reason, t.target.id)
+            outcome = replace(outcome, outcome=record["outcome"], record=record, handoff=handoff,
+                              status="TRANSFERRED" if handoff.taken else "TRANSFER_FAILED")
+        elif not channel.hungup.is_set():
+            channel.hangup("NORMAL_CLEARING")
+        if outcome.summary is not None:
+            log.info("call result", extra={"fields": {
+                **outcome.summary, "outcome": outcome.outcome, "transfer": (outcome.record or {}).get("transfer")}})
+        return outcome
 
     def _converse(self, channel: FsChannel, info: ChannelInfo, runner: CallRunner) -> CallOutcome:
         try:
@@ -261,25 +282,21 @@ class EslWorker:
         log.warning("unsupported sample rate", extra={"fields": {"rate": codec.rate, "codec": codec.name}})
         self._decline(channel, "UNSUPPORTED_CODEC")
 
-    def _transfer(self, channel: FsChannel, t: ev.Transfer) -> str:
+    def _transfer(self, channel: FsChannel, t: ev.Transfer) -> Handoff:
         try:
             p = xfer.plan(t.target, t.reason, t.summary)
         except xfer.UnsafeTarget as exc:
             log.error("transfer refused", extra={"fields": {"target": t.target.id, "error": str(exc)}})
             channel.hangup("NORMAL_CLEARING")
-            return "TRANSFER_FAILED"
+            return Handoff(TransferResult.FAILED, cause=str(exc))
         log.info("transfer", extra={"fields": {"target": p.target_id, "reason": p.reason,
                                                "mode": self.config.transfer_mode}})
         if self.config.transfer_mode == "uuid_transfer":
-            result = xfer.uuid_transfer(channel, p, self.config.transfer_context)
+            handoff = xfer.uuid_transfer(channel, p, self.config.transfer_context)
         else:
-            result = xfer.bridge(channel, p)
-        log.info("transfer ended", extra={"fields": {
-            "target": p.target_id, "answered": result.answered, "voicemail": result.voicemail,
-            "dial_status": result.dial_status, "hung_up": result.hung_up, "detail": result.detail}})
-        if result.answered or result.voicemail:
-            return "TRANSFERRED"
-        return "HUNGUP" if result.hung_up else "TRANSFER_FAILED"
+            handoff = xfer.bridge(channel, p)
+        log.info("transfer ended", extra={"fields": {"target": p.target_id, **handoff.fields()}})
+        return handoff
 
     def _decline(self, channel: FsChannel, status: str) -> None:
         """Back to the dialplan: the actions after `socket` run (busy prompt, operator...)."""
@@ -327,17 +344,18 @@ class GreenRunner:
         if outcome == "hung_up":
             self.hangups.add(info.caller_number, time.monotonic())
         latencies = [e.latency_ms for e in result.exchanges if e.latency_ms is not None]
-        log.info("call result", extra={"fields": {
+        # Logged by the worker once the call is over (a transfer: once the bridge says how it went).
+        summary = {
             "call_id": info.uuid, "pbx": "freeswitch", "outcome": outcome, "ended_by": result.ended_by,
             "turns": len(result.exchanges), "reply_latency_ms": latencies,
             "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
             "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
             "transfer": controller.transfer, "cut_plays": result.cut_plays,
             "second_opinions": result.second_opinions,
-            "second_opinions_early": session.early_seconds_used}})
+            "second_opinions_early": session.early_seconds_used}
         reason = result.hangup.reason if result.hangup else result.ended_by
-        record = call_record(controller.result(), outcome, result)
-        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
+        record = call_record(controller.result(), outcome, result, controller.language)
+        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record, summary=summary)
 
     def _commit_now(self, ticket: Any, key: str) -> ev.CommitDone | ev.CommitFailed:
         if self._committer is None:
