@@ -113,3 +113,17 @@ def test_an_answered_call_shows_who_took_it_its_language_and_its_speech_times(wo
     shown = worker.calls("show", fs.uuid)
     assert "outcome   transferred" in shown and "answered by user/100" in shown
 
+
+def test_the_speech_metrics_and_the_record_of_an_english_call(worker):
+    decoded_before = worker.metric("callticket_stt_seconds_count")
+    waited_before = worker.metric("callticket_stt_queue_seconds_count")
+    fs = FakeFreeSwitch(worker.address, caller="+15550003333", variables=ROUTE,
+                        script=CallerScript(turns=caller_audio(PERSON[:1], offset=1)))
+    fs.run(timeout=120)
+    assert logged(worker, "call result", fs)["heard"]
+    # each utterance the recogniser took: how long it waited for a decoder, how long it took
+    assert worker.metric("callticket_stt_seconds_count") > decoded_before
+    assert worker.metric("callticket_stt_queue_seconds_count") > waited_before
+    assert worker.metric("callticket_stt_seconds_sum") > 0
+    shown = worker.calls("show", fs.uuid)
+    assert re.search(r"language en\b", shown), shown  # the call's language, not "-"

@@ -37,6 +37,7 @@ from gevent.server import StreamServer
 
 from agi import events as ev
 from agi import metrics
+from agi.config import FREESWITCH_MEDIA_PORTS
 from agi.dialogue.policy import mask_number
 from agi.handoff import Handoff, TransferResult, settle
 from agi.logs import call_context, log_event
@@ -97,7 +98,7 @@ class EslWorkerConfig:
     host: str = "127.0.0.1"
     port: int = 8084
     media_host: str = "127.0.0.1"  # where FreeSWITCH sends unicast audio (our side)
-    media_ports: tuple[int, int] = (16000, 16999)
+    media_ports: tuple[int, int] = FREESWITCH_MEDIA_PORTS
     fs_media_ip: str = "127.0.0.1"  # where FreeSWITCH binds its unicast port
     max_calls: int = 50
     transfer_mode: Literal["bridge", "uuid_transfer"] = "bridge"
