@@ -252,6 +252,10 @@ class ShutdownConfig(_Strict):
 
 class WorkerConfig(_Strict):
     data_dir: ConfPath = Path("var")
+    pbx: list[Literal["asterisk", "freeswitch"]] = Field(
+        default_factory=list,
+        description="the PBXs this config's workers serve (serve-agi: asterisk, serve-esl: freeswitch): check-config "
+                    "refuses a Playbook transfer target they cannot dial; empty: it warns about targets either cannot")
     playbooks: PlaybooksConfig = Field(default_factory=dict)  # type: ignore[assignment]
     asterisk: AsteriskConfig = Field(default_factory=dict)  # type: ignore[assignment]
     freeswitch: FreeswitchConfig = Field(default_factory=dict)  # type: ignore[assignment]

@@ -8,7 +8,7 @@ it into the call record:
 
     transfer: {"reason": .., "target": .., "result": "answered | no_answer |
                busy | declined | failed", "answered_by": dial string or null,
-               "cause": the PBX's status or hang-up cause, "voicemail": bool}
+               "cause": each dial's status or hang-up cause, "voicemail": bool}
     outcome:  "transferred" only when a person answered, else "transfer_failed"
 
 so a transfer nobody took is never counted, listed or logged as a success.
@@ -60,6 +60,10 @@ _ASTERISK = {
 }
 
 
+# How close a dial came to a person: a phone that rang beats one that was busy, ...
+_CLOSEST = (TransferResult.NO_ANSWER, TransferResult.BUSY, TransferResult.DECLINED, TransferResult.FAILED)
+
+
 def freeswitch_result(cause: str | None) -> TransferResult:
     """A FreeSWITCH dial's end; anything not listed (USER_NOT_REGISTERED,
     UNALLOCATED_NUMBER, NO_ROUTE_DESTINATION, ...) means it could not ring."""
@@ -77,7 +81,7 @@ class Handoff:
 
     result: TransferResult
     answered_by: str | None = None  # the dial string that a person answered
-    cause: str | None = None  # the PBX's status or hang-up cause of the last dial
+    cause: str | None = None  # the PBX's status or hang-up cause of each dial, in order
     voicemail: bool = False  # nobody answered, the caller was sent to voicemail
 
     @property
@@ -88,6 +92,17 @@ class Handoff:
         """For the call record's `transfer` and for log lines."""
         return {"result": self.result.value, "answered_by": self.answered_by, "cause": self.cause,
                 "voicemail": self.voicemail}
+
+
+def nobody_took(dials: list[tuple[TransferResult, str | None]], voicemail: bool = False) -> Handoff:
+    """The transfer's end when no dial was answered: the closest any dial came
+    (the target rang out, then its fallback was not registered: no_answer),
+    and every dial's cause in order."""
+    if not dials:
+        return Handoff(TransferResult.FAILED, cause="nothing was dialled", voicemail=voicemail)
+    result = min((r for r, _ in dials), key=_CLOSEST.index)
+    causes = [c for _, c in dials if c]
+    return Handoff(result, cause=", then ".join(causes) or None, voicemail=voicemail)
 
 
 def settle(record: dict[str, Any] | None, handoff: Handoff, reason: str = "", target: str = "") -> dict[str, Any]:

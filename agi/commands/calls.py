@@ -147,12 +147,12 @@ def print_record(r: CallRecord) -> None:
 
 
 def bridge_line(bridge: dict) -> str:
-    """'answered by user/1000', 'no_answer (NO_ANSWER), then voicemail', 'failed (USER_NOT_REGISTERED)'."""
+    """'answered by user/1000', 'no_answer (NO_ANSWER); the voicemail took the call', 'failed (USER_NOT_REGISTERED)'."""
     if bridge.get("result") == "answered":
         line = f"answered by {bridge.get('answered_by') or '?'}"
     else:
         line = str(bridge.get("result")) + (f" ({bridge['cause']})" if bridge.get("cause") else "")
-    return line + (", then voicemail" if bridge.get("voicemail") else "")
+    return line + ("; the voicemail took the call" if bridge.get("voicemail") else "")
 
 
 def _summary(r: CallRecord) -> dict:

@@ -91,7 +91,8 @@ def test_a_transfer_nobody_takes_is_not_a_success_anywhere(worker):
     fs = call_asking_for_a_person(worker, BridgeBehaviour(causes={"user/100": "USER_NOT_REGISTERED",
                                                                   "user/101": "USER_NOT_REGISTERED"}), "+15550001111")
     assert fs.bridged_to == ["user/100", "user/101"] and any(app == "voicemail" for app, _ in fs.apps)
-    bridge = {"result": "failed", "answered_by": None, "cause": "USER_NOT_REGISTERED", "voicemail": True}
+    bridge = {"result": "failed", "answered_by": None, "cause": "USER_NOT_REGISTERED, then USER_NOT_REGISTERED",
+              "voicemail": True}
     result = logged(worker, "call result", fs)
     assert result["outcome"] == "transfer_failed", result
     assert result["transfer"] == {"reason": "caller asked for a person", "target": "front-counter", **bridge}
@@ -102,7 +103,7 @@ def test_a_transfer_nobody_takes_is_not_a_success_anywhere(worker):
     assert listed and " transfer_failed " in listed[0]
     shown = worker.calls("show", fs.uuid)
     assert "outcome   transfer_failed" in shown
-    assert "failed (USER_NOT_REGISTERED), then voicemail" in shown
+    assert "failed (USER_NOT_REGISTERED, then USER_NOT_REGISTERED); the voicemail took the call" in shown
 
 
 def test_an_answered_call_shows_who_took_it_its_language_and_its_speech_times(worker):

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from agi import events as ev
 from agi.call import CallController
 from agi.dialogue.policy import normalise_number
+from agi.dialstrings import Pbx
 from agi.logs import log_event
 from agi.pbx.asterisk.audiosocket import AudioSocketStream
 from agi.pbx.asterisk.worker import CallInfo, CallOutcome
@@ -78,6 +79,9 @@ class SessionRunner:
         # sqlite connections and POS clients stay in the thread that made them
         self._pos_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pos-{loaded.id}")
         self.hangups = HangupHistory()
+        for where, problem in loaded.playbook.escalation.problems_on(Pbx.ASTERISK):  # check-config says so too
+            log.error("transfer target Asterisk cannot dial", extra={"fields": {
+                "playbook": loaded.id, "where": ".".join(map(str, where)), "problem": problem}})
 
     async def __call__(self, info: CallInfo, stream: AudioSocketStream) -> CallOutcome:
         tz = self.loaded.playbook.business.tz

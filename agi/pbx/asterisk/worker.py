@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Literal
 from agi import events as ev
 from agi import metrics
 from agi.dialogue.policy import mask_number
-from agi.handoff import Handoff, TransferResult, asterisk_result, settle
+from agi.handoff import Handoff, TransferResult, asterisk_result, nobody_took, settle
 from agi.logs import call_context
 from agi.pbx.asterisk import transfer as xfer
 from agi.pbx.asterisk.ami import AmiClient, AmiError
@@ -312,7 +312,7 @@ class AsteriskWorker:
         if result.answered_by:
             handoff = Handoff(TransferResult.ANSWERED, answered_by=result.answered_by)
         else:
-            handoff = Handoff(asterisk_result(result.dial_status), cause=result.dial_status, voicemail=result.voicemail)
+            handoff = nobody_took([(asterisk_result(s), s) for s in result.statuses], result.voicemail)
         call_log("transfer ended", target=p.target_id, **handoff.fields())
         return ("TRANSFERRED" if handoff.taken else "TRANSFER_FAILED"), handoff
 

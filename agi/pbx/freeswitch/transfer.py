@@ -12,9 +12,9 @@ channel is sent to a dialplan extension (`<target id>` in the
 `callticket-transfer` context of freeswitch-conf/) that does the bridging.
 
 Either way the result is read from the channel's own events and reported as
-an `agi.handoff.Handoff`: answered (and by which dial string), or the last
-dial's hang-up cause (USER_BUSY, NO_ANSWER, USER_NOT_REGISTERED, ...) and
-whether the voicemail took the caller.
+an `agi.handoff.Handoff`: answered (and by which dial string), or how close
+the dials came, with each one's hang-up cause (USER_BUSY, NO_ANSWER,
+USER_NOT_REGISTERED, ...), and whether the voicemail took the caller.
 
 Dial strings only ever come from the Playbook's transfer targets, never from
 what the caller says or keys in (toll fraud), and are checked before use:
@@ -31,22 +31,15 @@ from dataclasses import dataclass
 
 import gevent
 
+from agi.dialstrings import FREESWITCH_QUEUE, Pbx, dial_problem
 from agi.events import TransferTarget
-from agi.handoff import Handoff, TransferResult, freeswitch_result
+from agi.handoff import Handoff, TransferResult, freeswitch_result, nobody_took
 from agi.pbx.freeswitch import wire
 from agi.pbx.freeswitch.channel import FsChannel
 from agi.pbx.freeswitch.esl import EslCommandFailed, EslGone
 
 log = logging.getLogger("callticket.transfer")
 
-# Endpoint technologies a FreeSWITCH bridge dials. Asterisk's (PJSIP/, SIP/,
-# Local/...) are refused with a clear message rather than failing at dial time.
-ENDPOINTS = ("user", "sofia", "loopback", "group", "freetdm", "verto.rtc", "skinny")
-_RESOURCE = r"[A-Za-z0-9_.@:+#*=/-]+"
-_ENDPOINT = rf"(?:{'|'.join(re.escape(e) for e in ENDPOINTS)})/{_RESOURCE}"
-# ',' rings together, '|' one after the other: both are plain FreeSWITCH dial syntax.
-_DIAL = re.compile(rf"^{_ENDPOINT}(?:[,|]{_ENDPOINT})*$")
-_QUEUE = re.compile(r"^(?:Queue\(([A-Za-z0-9_.@-]+)\)|callcenter:([A-Za-z0-9_.@-]+))$")
 _MAILBOX = re.compile(r"^([A-Za-z0-9_.-]+)(?:@([A-Za-z0-9_.-]+))?$")
 _EXTENSION = re.compile(r"^[A-Za-z0-9_+*#.-]{1,64}$")
 SUMMARY_MAX = 200
@@ -76,15 +69,14 @@ class TransferPlan:
 
 
 def check_dial(dial: str) -> Step:
-    queue = _QUEUE.fullmatch(dial)
+    """Asterisk strings (PJSIP/100) are refused with a message saying so, not at dial time."""
+    problem = dial_problem(Pbx.FREESWITCH, dial)
+    if problem is not None:
+        raise UnsafeTarget(problem)
+    queue = FREESWITCH_QUEUE.fullmatch(dial)
     if queue:
         return Step("callcenter", queue.group(1) or queue.group(2))
-    if _DIAL.fullmatch(dial):
-        return Step("bridge", dial)
-    tech = dial.split("/", 1)[0]
-    if "/" in dial and re.fullmatch(r"^[A-Za-z][A-Za-z0-9]*$", tech) and tech.lower() not in ENDPOINTS:
-        raise UnsafeTarget(f"{dial!r} is not a FreeSWITCH endpoint (use one of: {', '.join(ENDPOINTS)})")
-    raise UnsafeTarget(f"not a plain dial string: {dial!r}")
+    return Step("bridge", dial)
 
 
 def voicemail_step(mailbox: str) -> Step:
@@ -104,6 +96,10 @@ def safe_value(text: str, limit: int) -> str:
 
 
 def plan(target: TransferTarget, reason: str, summary: str) -> TransferPlan:
+    """What FreeSWITCH dials for `target` (its `freeswitch:` strings where the Playbook gives them)."""
+    target = target.on(Pbx.FREESWITCH.value)
+    if not target.dial:
+        raise UnsafeTarget(f"target {target.id!r} has no dial string for FreeSWITCH (give it a 'freeswitch:' entry)")
     steps = [check_dial(target.dial)]
     if target.fallback:
         steps.append(check_dial(target.fallback))
@@ -156,9 +152,9 @@ def dial_cause(complete: wire.EslMessage) -> str | None:
     return complete.get("variable_originate_disposition") or complete.get("variable_DIALSTATUS")
 
 
-def _caller_left(channel: FsChannel, cause: str | None) -> Handoff:
-    """The caller hung up while the target rang (or before it could)."""
-    return Handoff(TransferResult.NO_ANSWER, cause=cause or channel.hangup_cause or "caller hung up")
+def _caller_left(channel: FsChannel, dials: list[tuple[TransferResult, str | None]]) -> Handoff:
+    """The caller hung up while a target rang (or before it could)."""
+    return nobody_took(dials + [(TransferResult.NO_ANSWER, channel.hangup_cause or "caller hung up")])
 
 
 def bridge(channel: FsChannel, p: TransferPlan) -> Handoff:
@@ -168,7 +164,7 @@ def bridge(channel: FsChannel, p: TransferPlan) -> Handoff:
     (the conversation goes on in FreeSWITCH; `hangup_after_bridge` ends the
     caller's leg with it), or after the last dial ended.
     """
-    handoff = Handoff(TransferResult.FAILED)
+    dials: list[tuple[TransferResult, str | None]] = []
     try:
         for block in setup_blocks(p):
             channel.conn.command(block)
@@ -177,19 +173,20 @@ def bridge(channel: FsChannel, p: TransferPlan) -> Handoff:
             if channel.bridged.is_set() or (complete is not None and answered(complete)):
                 return Handoff(TransferResult.ANSWERED, answered_by=step.arg)
             if complete is None:
-                return _caller_left(channel, handoff.cause)
-            handoff = Handoff(freeswitch_result(dial_cause(complete)), cause=dial_cause(complete))
+                return _caller_left(channel, dials)
+            cause = dial_cause(complete)
+            dials.append((freeswitch_result(cause), cause))
             log.info("transfer step not answered", extra={"fields": {
-                "target": p.target_id, "app": step.app, "cause": handoff.cause}})
+                "target": p.target_id, "app": step.app, "cause": cause}})
             if channel.hungup.is_set():
-                return _caller_left(channel, handoff.cause)
+                return _caller_left(channel, dials)
+        voicemail = False
         if p.voicemail is not None:
-            complete = channel.execute(p.voicemail.app, p.voicemail.arg)
-            handoff = Handoff(handoff.result, cause=handoff.cause, voicemail=complete is not None)
+            voicemail = channel.execute(p.voicemail.app, p.voicemail.arg) is not None
         channel.hangup("NORMAL_CLEARING")
     except (EslGone, EslCommandFailed) as exc:
-        return Handoff(handoff.result, cause=str(exc) or handoff.cause, voicemail=handoff.voicemail)
-    return handoff
+        return nobody_took(dials + [(TransferResult.FAILED, str(exc))])
+    return nobody_took(dials, voicemail)
 
 
 def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str, max_wait_s: float = 900.0) -> Handoff:
@@ -228,7 +225,4 @@ def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str, max_wait_s:
     if channel.bridged.is_set() or any(answered(m) for m in dials):
         return Handoff(TransferResult.ANSWERED, answered_by="|".join(s.arg for s in p.steps))
     voicemail = any(m.get("Application") == "voicemail" for m in seen)
-    cause = dial_cause(dials[-1]) if dials else None
-    if not dials:
-        return Handoff(TransferResult.FAILED, cause=channel.hangup_cause or "no dial ran", voicemail=voicemail)
-    return Handoff(freeswitch_result(cause), cause=cause, voicemail=voicemail)
+    return nobody_took([(freeswitch_result(dial_cause(m)), dial_cause(m)) for m in dials], voicemail)

@@ -38,6 +38,7 @@ from gevent.server import StreamServer
 from agi import events as ev
 from agi import metrics
 from agi.config import FREESWITCH_MEDIA_PORTS
+from agi.dialstrings import Pbx
 from agi.dialogue.policy import mask_number
 from agi.handoff import Handoff, TransferResult, settle
 from agi.logs import call_context, log_event
@@ -327,6 +328,9 @@ class GreenRunner:
         # sqlite connections and POS clients stay in the one thread that made them
         self.commit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pos-{loaded.id}")
         self.hangups = HangupHistory()
+        for where, problem in loaded.playbook.escalation.problems_on(Pbx.FREESWITCH):  # check-config says so too
+            log.error("transfer target FreeSWITCH cannot dial", extra={"fields": {
+                "playbook": loaded.id, "where": ".".join(map(str, where)), "problem": problem}})
 
     def __call__(self, info: ChannelInfo, port: UnicastPort) -> CallOutcome:
         from agi.call import CallController
