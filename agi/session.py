@@ -564,6 +564,8 @@ class CallSession(CallLoop):
         previous = self._stt_tail
         self._stt_pending += 1
         language = self._language_for(command.language)
+        if self.spotter is not None and self.language is None:
+            self.spotter.utterance_ended(command.pcm, command.sample_rate)
         guess = self._guess_language(command.language)
         spotting = self._spotting()
         if self.early_second is not None:

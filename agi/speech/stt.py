@@ -754,6 +754,9 @@ class SttPool:
                 queued.future.cancel()
             self._pending.clear()
             self._cv.notify_all()
+        for thread in self._threads:  # decoders done before the weights go (at exit CTranslate2 aborts otherwise)
+            if thread is not threading.current_thread():
+                thread.join(30)
 
     def _work(self) -> None:
         while True:
