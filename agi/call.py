@@ -331,7 +331,8 @@ class CallController:
     def _final_commands(self, action: Action) -> list[ev.Command]:
         if action.kind == ActionKind.TRANSFER:
             spec = self.playbook.escalation.target(action.target)
-            target = ev.TransferTarget(spec.id, spec.dial, spec.fallback, spec.voicemail, spec.timeout_s)
+            target = ev.TransferTarget(spec.id, spec.dial or "", spec.fallback, spec.voicemail, spec.timeout_s,
+                                       spec.per_pbx())
             self.outcome = self.outcome or "transferred"
             self.transfer = {"reason": action.reason, "target": spec.id}
             summary = self.engine.ticket().summary() if self.engine else ""

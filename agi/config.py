@@ -111,10 +111,17 @@ class AsteriskConfig(_Strict):
     ami: AmiConfig | None = None
 
 
+# The worker's unicast ports (its own and those FreeSWITCH binds for the call):
+# outside FreeSWITCH's RTP ports (16384-32768 unless switch.conf.xml says
+# otherwise), Asterisk's (rtp.conf: 10000-20000) and Linux's ephemeral ports
+# (32768-60999), so neither PBX nor an outgoing connection takes them.
+FREESWITCH_MEDIA_PORTS = (61000, 61999)
+
+
 class FreeswitchConfig(_Strict):
     esl: Listen = Listen(port=8084)
     media_host: str = "127.0.0.1"
-    media_ports: tuple[int, int] = Field((16000, 16999), description="UDP range for unicast audio")
+    media_ports: tuple[int, int] = Field(FREESWITCH_MEDIA_PORTS, description="UDP range for unicast audio")
     max_calls: int = Field(50, ge=1)
     password: SecretRef | None = Field(None, description="ESL password, for inbound API connections")
 
@@ -249,6 +256,10 @@ class ShutdownConfig(_Strict):
 
 class WorkerConfig(_Strict):
     data_dir: ConfPath = Path("var")
+    pbx: list[Literal["asterisk", "freeswitch"]] = Field(
+        default_factory=list,
+        description="the PBXs this config's workers serve (serve-agi: asterisk, serve-esl: freeswitch): check-config "
+                    "refuses a Playbook transfer target they cannot dial; empty: it warns about targets either cannot")
     playbooks: PlaybooksConfig = Field(default_factory=dict)  # type: ignore[assignment]
     asterisk: AsteriskConfig = Field(default_factory=dict)  # type: ignore[assignment]
     freeswitch: FreeswitchConfig = Field(default_factory=dict)  # type: ignore[assignment]

@@ -11,7 +11,7 @@ travels with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
@@ -167,10 +167,19 @@ class TransferTarget:
     """A person or queue to bridge the caller to (only ever from the Playbook)."""
 
     id: str
-    dial: str
+    dial: str  # "" when only some PBXs have strings of their own (per_pbx)
     fallback: str | None = None
     voicemail: str | None = None
     timeout_s: int = 25
+    # (pbx, dial, fallback, voicemail): the strings a PBX dials instead (the Playbook's `freeswitch:` entry)
+    per_pbx: tuple[tuple[str, str, str | None, str | None], ...] = ()
+
+    def on(self, pbx: str) -> TransferTarget:
+        """The target as `pbx` dials it: its own strings, else the common ones."""
+        for name, dial, fallback, voicemail in self.per_pbx:
+            if name == pbx:
+                return replace(self, dial=dial, fallback=fallback, voicemail=voicemail, per_pbx=())
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger("callticket.metrics")
 
-OUTCOMES = ("committed", "transferred", "hung_up", "refused", "error")
+OUTCOMES = ("committed", "transferred", "transfer_failed", "hung_up", "refused", "error")
 VENDORS = ("local", "square", "clover", "toast", "loyverse", "eposnow", "revel")
 PBXES = ("asterisk", "freeswitch", "simulate")
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)

@@ -110,7 +110,8 @@ class Lifecycle:
                         track.outcome = "error"
                     self.metrics.observe_turns(result.get("turns") or [])
                     final = {**result, "outcome": track.outcome or "hung_up"}
-                    self._safely("finish", lambda r: r.finish(call_id, final, server=server, language=handle.language,
+                    language = result.get("language") or handle.language  # the call's, once it was held
+                    self._safely("finish", lambda r: r.finish(call_id, final, server=server, language=language,
                                                               pbx=pbx))
                     log.info("call ended", extra={"fields": {"pbx": pbx, "route": route, "outcome": final["outcome"]}})
         finally:

@@ -11,13 +11,14 @@ import re
 from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from agi.catalog import Catalog, load_catalog
 from agi.dialogue.state import Asking
+from agi.dialstrings import Pbx, dial_problem, mailbox_problem
 from agi.tickets import FulfillmentType, TicketKind
 from agi.yamlconf import ConfigError, Problem, check_refs, read_yaml, load_model
 
@@ -237,12 +238,91 @@ class Upsell(_Strict):
     prompt: Text
 
 
+def _dialable(value: str | None) -> str | None:
+    """A dial string one of the PBXs can dial (which one serves is the worker config's business)."""
+    if value is not None:
+        problems = [dial_problem(pbx, value) for pbx in Pbx]
+        if all(problems):
+            raise ValueError(f"neither PBX can dial it: {'; '.join(p for p in problems if p)}")
+    return value
+
+
+def _mailbox(value: str | None) -> str | None:
+    problem = mailbox_problem(value) if value is not None else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class PbxDial(_Strict):
+    """One PBX's own strings for a target."""
+
+    pbx: ClassVar[Pbx]
+    dial: str = Field(min_length=1)
+    fallback: str | None = None
+    voicemail: str | None = None
+
+    @field_validator("dial", "fallback")
+    @classmethod
+    def _this_pbx_dials_it(cls, value: str | None) -> str | None:
+        problem = dial_problem(cls.pbx, value) if value is not None else None
+        if problem:
+            raise ValueError(f"{cls.pbx.label} cannot dial it: {problem}")
+        return value
+
+    _voicemail = field_validator("voicemail")(_mailbox)
+
+
+class AsteriskDial(PbxDial):
+    pbx: ClassVar[Pbx] = Pbx.ASTERISK
+
+
+class FreeswitchDial(PbxDial):
+    pbx: ClassVar[Pbx] = Pbx.FREESWITCH
+
+
 class TransferTargetSpec(_Strict):
+    """A person or queue to hand callers to. `dial`, `fallback` and `voicemail`
+    serve every PBX without an entry of its own; `asterisk:` / `freeswitch:`
+    give a PBX its own, since the two dial different strings (PJSIP/100 on
+    Asterisk is user/1000 on FreeSWITCH)."""
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    dial: str = Field(min_length=1, description="PBX dial string: PJSIP/100, Queue(...), user/1000, sofia/gateway/...")
+    dial: str | None = Field(None, min_length=1,
+                             description="PBX dial string: PJSIP/100, Queue(...), user/1000, sofia/gateway/...")
     fallback: str | None = None
     voicemail: str | None = None
     timeout_s: int = Field(25, ge=5, le=120)
+    asterisk: AsteriskDial | None = None
+    freeswitch: FreeswitchDial | None = None
+
+    _common_dial = field_validator("dial", "fallback")(_dialable)
+    _common_voicemail = field_validator("voicemail")(_mailbox)
+
+    @model_validator(mode="after")
+    def _something_to_dial(self) -> TransferTargetSpec:
+        if self.dial is None and self.asterisk is None and self.freeswitch is None:
+            raise ValueError("a target needs 'dial', or 'asterisk:' / 'freeswitch:' entries with their own")
+        return self
+
+    def per_pbx(self) -> tuple[tuple[str, str, str | None, str | None], ...]:
+        """The PBXs' own strings, as the call core hands them to the drivers (ev.TransferTarget)."""
+        return tuple((own.pbx.value, own.dial, own.fallback, own.voicemail)
+                     for own in (self.asterisk, self.freeswitch) if own is not None)
+
+    def problems_on(self, pbx: Pbx) -> list[tuple[tuple[str, ...], str]]:
+        """(field, why) for what `pbx` could not dial of this target (check-config)."""
+        if getattr(self, pbx.value) is not None:
+            return []  # checked for that PBX when the Playbook was loaded
+        if not self.dial:
+            return [((), f"no dial string for {pbx.label}: give the target 'dial' or a '{pbx.value}:' entry")]
+        out = []
+        for name in ("dial", "fallback"):
+            value = getattr(self, name)
+            problem = dial_problem(pbx, value) if value else None
+            if problem:
+                out.append(((name,), f"{pbx.label} cannot dial it: {problem}; give the target a '{pbx.value}:' entry"))
+        return out
 
 
 class Escalation(_Strict):
@@ -279,6 +359,11 @@ class Escalation(_Strict):
     def target(self, target_id: str | None = None) -> TransferTargetSpec:
         wanted = target_id or self.default_target
         return next(t for t in self.targets if t.id == wanted)
+
+    def problems_on(self, pbx: Pbx) -> list[tuple[tuple[str | int, ...], str]]:
+        """(location in the Playbook, why) for each target string `pbx` cannot dial."""
+        return [(("escalation", "targets", i, *where), message)
+                for i, target in enumerate(self.targets) for where, message in target.problems_on(pbx)]
 
 
 class Abuse(_Strict):

@@ -20,7 +20,8 @@ while the records database is down; `check()` says so for /readyz.
 
 What is stored: call id, start/end, PBX, route, Playbook, the caller number
 MASKED, language, turns (heard, said, latency_ms), outcome, ticket (customer
-phone masked), POS receipt, transfer reason and target. Every text goes through
+phone masked), POS receipt, transfer reason and target and how the bridge
+ended (who answered, or why nobody did). Every text goes through
 `agi.logs.scrub` first, so a secret that leaked into an error string is not
 kept. Caller audio is written only when the config sets `store_audio: true`.
 """
@@ -60,13 +61,16 @@ CREATE TABLE IF NOT EXISTS call_records (
     transfer_target TEXT,
     turns TEXT NOT NULL DEFAULT '[]',
     audio_path TEXT,
+    transfer_result TEXT,
     PRIMARY KEY (server, call_id)
 )
 """
+# Columns added since the first release: (name, type), added to an older table at open.
+ADDED_COLUMNS = (("transfer_result", "TEXT"),)
 INDEX = "CREATE INDEX IF NOT EXISTS call_records_started ON call_records (started_at)"
 OLD_COLUMNS = ("call_id", "started_at", "ended_at", "pbx", "route", "playbook", "caller", "language", "outcome",
            "ticket", "pos", "transfer_reason", "transfer_target", "turns", "audio_path")
-COLUMNS = ("server", *OLD_COLUMNS)
+COLUMNS = ("server", *OLD_COLUMNS, "transfer_result")
 PURGE_EVERY_S = 3600.0
 RETRY_S = 30.0  # a records database that failed is tried again at most this often
 
@@ -93,6 +97,9 @@ class CallRecord:
     transfer_target: str | None = None
     turns: list[dict[str, Any]] = field(default_factory=list)
     audio_path: str | None = None
+    # how the bridge ended: {"result": answered | no_answer | busy | declined | failed,
+    # "answered_by", "cause", "voicemail"} (agi.handoff)
+    transfer_result: dict[str, Any] | None = None
 
     @property
     def ref(self) -> str:
@@ -200,6 +207,14 @@ def _migrate(conn: Any, postgres: bool) -> None:
             conn.execute("DROP TABLE call_records_v1")
     conn.execute(SCHEMA)
     conn.execute(INDEX)
+    for name, kind in ADDED_COLUMNS:  # a table of an earlier release gains the columns added since
+        if postgres:
+            have = conn.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'call_records' "
+                                "AND table_schema = current_schema() AND column_name = %s", (name,)).fetchone()
+        else:
+            have = name in {row[1] for row in conn.execute("PRAGMA table_info(call_records)").fetchall()}
+        if not have:
+            conn.execute(f"ALTER TABLE call_records ADD COLUMN {name} {kind}")
 
 
 class AudioSink:
@@ -276,6 +291,8 @@ class CallRecords:
         """Store how the call ended: `result` has the simulate shape (outcome,
         ticket, transfer, pos, turns); turns are {heard, bot|said, latency_ms}."""
         transfer = result.get("transfer") or {}
+        bridge = {k: transfer.get(k) for k in ("result", "answered_by", "cause", "voicemail")} \
+            if transfer.get("result") else None
         ticket = self.scrub(result.get("ticket"))
         turns = [
             {"heard": t.get("heard", ""), "said": t.get("said", t.get("bot", "")), "latency_ms": t.get("latency_ms")}
@@ -291,13 +308,14 @@ class CallRecords:
             transfer.get("target"),
             _json(self.scrub(turns)),
             stored_audio,
+            _json(self.scrub(bridge)),
             language,
             server,
             call_id,
         )
         update = (
             "UPDATE call_records SET ended_at = ?, outcome = ?, ticket = ?, pos = ?, transfer_reason = ?, "
-            "transfer_target = ?, turns = ?, audio_path = ?, language = COALESCE(?, language) "
+            "transfer_target = ?, turns = ?, audio_path = ?, transfer_result = ?, language = COALESCE(?, language) "
             "WHERE server = ? AND call_id = ?"
         )
         if self.db.run(update, params)[1] == 0:  # finish without start: a driver that records only at the end
@@ -380,7 +398,7 @@ def _json(value: Any) -> str | None:
 
 def _record(row: tuple[Any, ...]) -> CallRecord:
     d = dict(zip(COLUMNS, row))
-    for key in ("ticket", "pos"):
+    for key in ("ticket", "pos", "transfer_result"):
         d[key] = json.loads(d[key]) if d[key] else None
     d["turns"] = json.loads(d["turns"] or "[]")
     return CallRecord(**d)

@@ -564,6 +564,8 @@ class CallSession(CallLoop):
         previous = self._stt_tail
         self._stt_pending += 1
         language = self._language_for(command.language)
+        if self.spotter is not None and self.language is None:
+            self.spotter.utterance_ended(command.pcm, command.sample_rate)
         guess = self._guess_language(command.language)
         spotting = self._spotting()
         if self.early_second is not None:
@@ -788,9 +790,11 @@ def attribute_reply(
         play_exchange[play.play_id] = exchange
 
 
-def call_record(public: dict[str, Any], outcome: str | None, result: "SessionResult") -> dict[str, Any]:
+def call_record(public: dict[str, Any], outcome: str | None, result: "SessionResult",
+                language: str | None = None) -> dict[str, Any]:
     """The call record of a finished call: the simulate JSON shape, each turn
-    what was heard with the bot's answer to it (the first turn: the greeting)."""
+    what was heard with the bot's answer to it (the first turn: the greeting),
+    and the language the call was held in."""
     first_heard = result.exchanges[0].speech_end if result.exchanges else float("inf")
     greeting = " ".join(text for at, _, text in result.spoken if at < first_heard)
     turns: list[dict[str, Any]] = [{"heard": "", "bot": greeting, "latency_ms": 0}]
@@ -799,7 +803,7 @@ def call_record(public: dict[str, Any], outcome: str | None, result: "SessionRes
          "dropped": e.dropped}
         for e in result.exchanges
     ]
-    return {**public, "outcome": outcome, "turns": turns}
+    return {**public, "outcome": outcome, "turns": turns, "language": language}
 
 
 def first_audio_latencies(exchanges: Iterable[Exchange]) -> list[int]:

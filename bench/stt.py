@@ -13,9 +13,12 @@ a time, so the figures compare models and encoder windows on this CPU:
 * english_detected / sure (with --languages): share of turns detected as
   English, and detected with a share of at least 0.9 (what locks a call's
   language);
-* with --spot MS: language spotting instead of decoding, on each turn's
-  first MS of voice (turns with that much): spotted (English, sure),
-  spotted_wrong (another language, sure) and detect_ms_mean;
+* with --spot MS: language spotting as a call does it (two sure looks that
+  agree, from MS ms of voice) instead of decoding, on the turns and on
+  recorded prompts (tests/speech/data, --prompts DIR): per set spotted (the
+  right language fixed), spotted_wrong (another fixed), the same for a single
+  look (one_look_*), and detect_ms_mean; run it under CT2_FORCE_CPU_ISA=AVX2
+  and =AVX512 to see how much the instruction set moves it;
 * with --second-opinion: what a second model is worth on a turn said again.
   Each turn --model got a word wrong is said again 15% slower, as the
   simulated caller does, and heard by --model and by the multilingual base:
@@ -30,9 +33,13 @@ a time, so the figures compare models and encoder windows on this CPU:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
@@ -43,10 +50,13 @@ from agi.session import shared_speech
 from agi.simulate import TextCall
 from agi.simulate_audio import _DTMF, as_written, caller_voice
 from agi.speech.models import MULTILINGUAL
-from agi.speech.stt import Recognizer, SttRequest, SttSettings, _words
+from agi.speech.spotting import spot
+from agi.speech.stt import Recognizer, SttPool, SttRequest, SttSettings, _words
 from agi.speech.tts import Voice
 from agi.speech.vad import Endpointer
-from bench.speech import CALLS, Playbooks, _no_pos, _pct, english_calls
+from bench.speech import CALLS, ROOT, Playbooks, _no_pos, _pct, english_calls
+
+PROMPTS = ROOT / "tests" / "speech" / "data"  # recorded prompts (their README says whose)
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -61,7 +71,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--every", type=int, default=1, help="every n-th caller turn (3: a third of them)")
     p.add_argument("--languages", default="", help="detect the language among these (e.g. en,es,zh) instead of fixing en")
     p.add_argument("--spot", type=int, default=0,
-                   help="detect the language only, from each turn's first SPOT ms of voice (with --languages)")
+                   help="language spotting as a call does it, looking after SPOT ms of voice (with --languages), "
+                        "on the sample calls and recorded prompts")
+    p.add_argument("--prompts", action="append", default=[], metavar="DIR",
+                   help="with --spot: also these recorded prompts (e.g. /usr/share/asterisk/sounds/es_MX_f_Allison "
+                        "from the Debian package asterisk-core-sounds-es-wav; the language from the name)")
     p.add_argument("--second-opinion", action="store_true",
                    help="turns --model got wrong, said again slower: still wrong by --model and by base")
     p.add_argument("--json", action="store_true")
@@ -119,28 +133,55 @@ def first_voice(pcm: bytes, voiced_ms: int) -> bytes | None:
 
 
 def spotting(args: argparse.Namespace, settings: SttSettings, languages: tuple[str, ...]) -> dict[str, Any]:
-    recognizer = Recognizer(settings)  # --margin sets the question's window too
-    prefixes = [p for p in (first_voice(turn.pcm, args.spot) for turn in caller_turns()[:: max(1, args.every)]) if p]
-    warm = SttRequest(prefixes[0], 8000, None, (), languages, language_only=True)
-    recognizer.transcribe_many([warm])
-    spotted = wrong = 0
-    detect_ms: list[int] = []
-    for pcm in prefixes:
-        (result,) = recognizer.transcribe_many([SttRequest(pcm, 8000, None, (), languages, language_only=True)])
-        sure = (result.language_probability or 0.0) >= 0.9
-        spotted += sure and result.language == "en"
-        wrong += sure and result.language != "en"
-        detect_ms.append(result.compute_ms)
-    n = len(prefixes)
-    return {
-        "model": args.model,
-        "spot_after_ms": args.spot,
-        "turns": n,
-        "spotted": round(spotted / n, 3),
-        "spotted_wrong": round(wrong / n, 3),
-        "detect_ms_mean": round(sum(detect_ms) / n),
-        "detect_ms_p95": _pct(detect_ms, 0.95),
-    }
+    """Language spotting as a call does it (agi.speech.spotting.spot: two sure
+    looks in a row, at SPOT and SPOT + 500 ms of voice or at the pause), on
+    the sample calls' caller turns (English) and on recorded prompts: those of
+    tests/speech/data and any --prompts directory (Asterisk's core sounds:
+    /usr/share/asterisk/sounds/es_MX_f_Allison, the language from the name),
+    those with at least SPOT ms of voice. Per set: spotted (the right language
+    fixed), spotted_wrong (another one fixed), and the same for one_look (a
+    single sure look at SPOT ms fixing the language, the rule before)."""
+    pool = SttPool(Recognizer(settings), pool_size=1)  # --margin sets the question's window too
+    sets: dict[str, list[bytes]] = {"sample_calls_en": [t.pcm for t in caller_turns()[:: max(1, args.every)]]}
+    for name, pcm in recorded_prompts(args.prompts):
+        sets.setdefault(f"prompts_{name[:2]}", []).append(pcm)
+    asyncio.run(spot(pool, sets["sample_calls_en"][0], languages, after_ms=args.spot))  # load, warm
+    out: dict[str, Any] = {"model": args.model, "spot_after_ms": args.spot,
+                           "isa": os.environ.get("CT2_FORCE_CPU_ISA") or "default"}
+    started = time.perf_counter()
+    looks = 0
+    for name, recordings in sets.items():
+        language = name.rsplit("_", 1)[1]
+        spotters = [asyncio.run(spot(pool, pcm, languages, after_ms=args.spot))
+                    for pcm in recordings if first_voice(pcm, args.spot)]
+        looks += sum(s.tries for s in spotters)
+        n = len(spotters) or 1
+        first = [s.seen[0] for s in spotters if s.seen and (s.seen[0][1] or 0.0) >= 0.9]
+        out[name] = {
+            "n": len(spotters),
+            "spotted": round(sum(s.language == language for s in spotters) / n, 3),
+            "spotted_wrong": round(sum(s.language not in (None, language) for s in spotters) / n, 3),
+            "one_look_spotted": round(sum(lang == language for lang, _ in first) / n, 3),
+            "one_look_wrong": round(sum(lang != language for lang, _ in first) / n, 3),
+        }
+    out["detect_ms_mean"] = round((time.perf_counter() - started) * 1000 / max(1, looks))
+    pool.shutdown()
+    return out
+
+
+def recorded_prompts(directories: list[str]) -> list[tuple[str, bytes]]:
+    """(language-prefixed name, 8 kHz slin) of the recorded prompts: tests/speech/data and `directories`."""
+    from agi.media.wav import read_wav
+
+    paths = [(path, path.name[:2]) for path in sorted(PROMPTS.glob("*.wav"))]  # es-vm-sorry.wav: es
+    for directory in directories:  # es_MX_f_Allison: es
+        paths += [(path, Path(directory).name[:2].lower()) for path in sorted(Path(directory).glob("*.wav"))]
+    out = []
+    for path, language in paths:
+        pcm, rate = read_wav(path)
+        if rate == 8000:
+            out.append((f"{language}-{path.stem}", pcm))
+    return out
 
 
 def settings_for(args: argparse.Namespace) -> SttSettings:

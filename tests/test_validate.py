@@ -81,6 +81,38 @@ def test_schema_problems_name_line_and_field(tmp_path, capsys, edit, needle, fie
     assert out == [f"{pb}:{line}: {field}: {message}"]
 
 
+MANAGER = '    - {id: manager, dial: PJSIP/102, voicemail: "102@default", freeswitch: {dial: user/1002, voicemail: "1002"}}'
+
+
+@pytest.mark.parametrize("target, needle, field, message", [
+    ("    - {id: manager, freeswitch: {dial: user/1002}, asterisk: {dial: PJSIP/102, voicemail: '102@default'}}",
+     None, None, None),  # only each PBX's own strings: fine
+    ("    - {id: manager, dial: PJSIP/102, freeswitch: {dial: PJSIP/1002}}", "PJSIP/1002",
+     "escalation.targets[1].freeswitch.dial",
+     "FreeSWITCH cannot dial it: 'PJSIP/1002' is not a FreeSWITCH endpoint (use one of: user, sofia, loopback, "
+     "group, freetdm, verto.rtc, skinny)"),
+    ("    - {id: manager, dial: user/1002, asterisk: {dial: user/102}}", "asterisk: {dial: user/102}",
+     "escalation.targets[1].asterisk.dial",
+     "Asterisk cannot dial it: 'user/102' is a FreeSWITCH endpoint, not an Asterisk channel (PJSIP/100, Queue(name), "
+     "...)"),
+    ("    - {id: manager, dial: 'user/${system(id)}'}", "system(id)", "escalation.targets[1].dial",
+     "neither PBX can dial it: not a plain dial string: 'user/${system(id)}'; not a plain dial string: "
+     "'user/${system(id)}'"),
+    ("    - {id: manager, voicemail: '102@default'}", "id: manager", "escalation.targets[1]",
+     "a target needs 'dial', or 'asterisk:' / 'freeswitch:' entries with their own"),
+])
+def test_transfer_targets_can_name_each_pbxs_own_strings(tmp_path, capsys, target, needle, field, message):
+    """Asterisk dials PJSIP/100 where FreeSWITCH dials user/1000: a target may
+    give each PBX its own, checked against that PBX's dial strings."""
+    pb = _copy(tmp_path, playbook_edit=lambda s: s.replace(MANAGER, target))
+    rc, out = _validate(capsys, pb)
+    if needle is None:
+        assert (rc, out) == (0, [])
+        return
+    assert rc == 1
+    assert out == [f"{pb}:{_line_of(pb, needle)}: {field}: {message}"]
+
+
 def test_reference_to_missing_item(tmp_path, capsys):
     pb = _copy(tmp_path, playbook_edit=lambda s: s.replace("offer: coke", "offer: pepsi"))
     rc, out = _validate(capsys, pb)

@@ -13,7 +13,7 @@ from pathlib import Path
 from agi.commands.worker_start import load_worker_config
 from agi.records import CallRecord, CallRecords
 
-OUTCOMES = ("committed", "transferred", "hung_up", "refused", "error", "in_progress")
+OUTCOMES = ("committed", "transferred", "transfer_failed", "hung_up", "refused", "error", "in_progress")
 _AGO = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -80,12 +80,12 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no calls", file=sys.stderr)
         return 0
-    print(f"{'STARTED (UTC)':19}  {'SECS':>5}  {'PBX':10}  {'ROUTE':14}  {'CALLER':14}  {'OUTCOME':11}  {'TOTAL':>8}  CALL ID")
+    print(f"{'STARTED (UTC)':19}  {'SECS':>5}  {'PBX':10}  {'ROUTE':14}  {'CALLER':14}  {'OUTCOME':15}  {'TOTAL':>8}  CALL ID")
     for r in rows:
         s = _summary(r)
         total = "" if s["total_minor"] is None else f"{s['total_minor'] / 100:.2f}"
         print(f"{_hm(r.started_at):19}  {_secs(r):>5}  {r.pbx[:10]:10}  {(r.route or '')[:14]:14}  "
-              f"{(r.caller or '')[:14]:14}  {(r.outcome or 'in progress'):11}  {total:>8}  {r.ref}")
+              f"{(r.caller or '')[:14]:14}  {(r.outcome or 'in progress'):15}  {total:>8}  {r.ref}")
     return 0
 
 
@@ -117,6 +117,8 @@ def print_record(r: CallRecord) -> None:
     print(f"outcome   {r.outcome or 'in progress'}")
     if r.transfer_reason or r.transfer_target:
         print(f"transfer  {r.transfer_target or '-'}: {r.transfer_reason or ''}")
+    if r.transfer_result:
+        print(f"          {bridge_line(r.transfer_result)}")
     if r.pos:
         print(f"pos       {r.pos.get('adapter')} order {r.pos.get('order_id') or '(queued)'}   key {r.pos.get('idempotency_key')}")
     if r.ticket:
@@ -144,11 +146,21 @@ def print_record(r: CallRecord) -> None:
             print(f"     bot: {turn['said']}")
 
 
+def bridge_line(bridge: dict) -> str:
+    """'answered by user/1000', 'no_answer (NO_ANSWER); the voicemail took the call', 'failed (USER_NOT_REGISTERED)'."""
+    if bridge.get("result") == "answered":
+        line = f"answered by {bridge.get('answered_by') or '?'}"
+    else:
+        line = str(bridge.get("result")) + (f" ({bridge['cause']})" if bridge.get("cause") else "")
+    return line + ("; the voicemail took the call" if bridge.get("voicemail") else "")
+
+
 def _summary(r: CallRecord) -> dict:
     total = r.ticket.get("total_minor") if r.ticket else None
     return {"call_id": r.call_id, "server": r.server, "started_at": r.to_dict()["started_at"], "seconds": _secs(r), "pbx": r.pbx,
             "route": r.route, "caller": r.caller, "outcome": r.outcome, "total_minor": total,
-            "transfer_reason": r.transfer_reason}
+            "transfer_reason": r.transfer_reason,
+            "transfer_result": (r.transfer_result or {}).get("result")}
 
 
 def _hm(ts: float | None) -> str:

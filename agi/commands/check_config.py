@@ -1,7 +1,8 @@
 """`callticket check-config [--config PATH]`: is this worker ready to take calls?
 
 Checks, in order: the config file; every Playbook (and its local catalog);
-that routes name existing Playbooks; that every secret the config names is
+that routes name existing Playbooks; that the PBX the config serves (`pbx:`)
+can dial every transfer target; that every secret the config names is
 set (never printing it); the data directory; the outbox database; and whether
 each POS API host can be reached. Without a network the POS lines say
 "offline" and the command still ends within a few seconds.
@@ -37,6 +38,7 @@ from urllib.parse import urlsplit
 from adapters.base import PosError
 from agi.catalog_sync import CatalogStore
 from agi.config import WorkerConfig, config_path, load_config
+from agi.dialstrings import Pbx
 from agi.ops_http import outbox_check
 from agi.playbook import Playbook, check_playbook
 from agi.pos_adapter import adapter_spec, close_adapter
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"         {name:24} {listen}{exposed}")
 
     loaded = check_playbooks(config, path, report)
+    check_transfer_targets(config, loaded, report)
     check_secrets(config, loaded, report)
     check_data_dir(config, report)
     # Network checks run side by side under one deadline: a few seconds at most.
@@ -144,6 +147,33 @@ def check_playbooks(config: WorkerConfig, path: Path | None, report: Report) -> 
             for loc, message in refs:
                 report.fail(f"{'.'.join(map(str, loc))}: {message}")
     return good
+
+
+def _validate_playbook(path: Path) -> Playbook:
+    """Full check with the local catalog; a vendor POS's catalog is fetched at run time."""
+    playbook = load_model(path, Playbook)
+    if playbook.pos.catalog is not None or playbook.pos.adapter == "local":
+        return load_playbook(path).playbook
+    return playbook
+
+
+def check_transfer_targets(config: WorkerConfig, playbooks: dict[str, Playbook], report: Report) -> None:
+    """Can the PBX that takes the calls dial every transfer target? (Asterisk dials
+    PJSIP/100, FreeSWITCH user/1000.) The PBXs of `pbx:`: errors; no `pbx:`, both: warnings."""
+    served = [Pbx(name) for name in config.pbx]
+    warned = False
+    for stem, playbook in playbooks.items():
+        path = _playbook_file(config, stem)
+        for pbx in served or list(Pbx):
+            refs = playbook.escalation.problems_on(pbx)
+            for problem in check_refs(path, read_yaml(path), refs) if refs else ():
+                if served:
+                    report.fail(str(problem))
+                else:
+                    report.warn(str(problem))
+                    warned = True
+    if warned:
+        report.warn("pbx: not set; name the PBX(es) this worker serves (pbx: [asterisk]) and only theirs are checked")
 
 
 def check_secrets(config: WorkerConfig, playbooks: dict[str, Playbook], report: Report) -> None:

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="worker config (default $CALLTICKET_CONFIG or /etc/callticket/callticket.yaml)")
     p.add_argument("--listen", metavar="HOST:PORT", help="outbound Event Socket address (default 127.0.0.1:8084)")
     p.add_argument("--media-host", help="our address for unicast audio, as FreeSWITCH reaches it (default 127.0.0.1)")
-    p.add_argument("--media-ports", metavar="LOW-HIGH", help="UDP ports for unicast audio (default 16000-16999)")
+    p.add_argument("--media-ports", metavar="LOW-HIGH", help="UDP ports for unicast audio (default: freeswitch.media_ports, 61000-61999)")
     p.add_argument("--playbooks", type=Path, help="directory of <name>.yaml Playbooks")
     p.add_argument("--data-dir", type=Path, help="local POS, outbox and caches")
     p.add_argument("--max-calls", type=int, help="calls handled at once; beyond, the call goes back to the dialplan")

@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -628,6 +628,10 @@ class _Queued:
     order: int  # first come, first served among equals
     request: SttRequest = field(compare=False)
     future: Future[SttResult] = field(compare=False)
+    queued_at: float = field(default=0.0, compare=False)  # time.monotonic() when it was submitted
+
+
+SttTimes = Callable[[float, float], None]  # (seconds queued, seconds decoding) of one request
 
 
 def _pick_language(scores: Sequence[tuple[str, float]], languages: Sequence[str],
@@ -675,8 +679,12 @@ class SttPool:
     loop; a request cancelled before its batch starts costs nothing.
     """
 
-    def __init__(self, recognizer: Recognizer, pool_size: int | None = None, max_batch: int | None = None):
+    def __init__(self, recognizer: Recognizer, pool_size: int | None = None, max_batch: int | None = None,
+                 on_times: SttTimes | None = None, on_depth: Callable[[int], None] | None = None):
         self.recognizer = recognizer
+        # Where each request's wait and decode time go (the worker's metrics), and the queue's length.
+        self.on_times = on_times
+        self.on_depth = on_depth
         self.size = pool_size or recognizer.settings.pool_size
         # On a CPU every utterance of a batch waits for the whole batch, for
         # little gain: tiny.en on two cores is 20-30% cheaper per utterance
@@ -709,9 +717,13 @@ class SttPool:
         with self._cv:
             if self._closed:
                 raise RuntimeError("the speech recognition pool is shut down")
-            since = request.waiting_since if request.waiting_since is not None else time.monotonic()
-            heapq.heappush(self._pending, _Queued(since, next(self._order), request, future))
+            now = time.monotonic()
+            since = request.waiting_since if request.waiting_since is not None else now
+            heapq.heappush(self._pending, _Queued(since, next(self._order), request, future, now))
             self._cv.notify()
+            depth = len(self._pending)
+        if self.on_depth is not None:
+            self.on_depth(depth)
         return future
 
     async def transcribe(
@@ -742,6 +754,9 @@ class SttPool:
                 queued.future.cancel()
             self._pending.clear()
             self._cv.notify_all()
+        for thread in self._threads:  # decoders done before the weights go (at exit CTranslate2 aborts otherwise)
+            if thread is not threading.current_thread():
+                thread.join(30)
 
     def _work(self) -> None:
         while True:
@@ -750,12 +765,17 @@ class SttPool:
                     self._cv.wait()
                 if self._closed:
                     return
-                batch = self._take()
+                taken = self._take()
+                batch = [(q.request, q.future) for q in taken]
                 self._busy += len(batch)
                 # Another decode runs, or someone waits behind this one.
                 busy = bool(self._pending) or self._busy > len(batch)
+                depth = len(self._pending)
             if not batch:
                 continue
+            if self.on_depth is not None:
+                self.on_depth(depth)
+            started = time.monotonic()
             outcome: list[SttResult] | Exception
             try:
                 outcome = self.recognizer.transcribe_many([req for req, _ in batch], busy)
@@ -766,15 +786,19 @@ class SttPool:
             # has its result never sees its own utterance still counted.
             with self._cv:
                 self._busy -= len(batch)
+            if self.on_times is not None:
+                ran = time.monotonic() - started
+                for queued in taken:
+                    self.on_times(started - queued.queued_at, ran)
             for index, (_, fut) in enumerate(batch):
                 if isinstance(outcome, Exception):
                     fut.set_exception(outcome)
                 else:
                     fut.set_result(outcome[index])
 
-    def _take(self) -> list[tuple[SttRequest, Future[SttResult]]]:
+    def _take(self) -> list[_Queued]:
         """The longest-waiting live request and the next queued ones with its batch key (lock held)."""
-        batch: list[tuple[SttRequest, Future[SttResult]]] = []
+        batch: list[_Queued] = []
         key = None
         kept: list[_Queued] = []
         while self._pending and len(batch) < self.max_batch:
@@ -786,7 +810,7 @@ class SttPool:
             if key is not None and this != key:
                 kept.append(queued)
             elif fut.set_running_or_notify_cancel():
-                batch.append((req, fut))
+                batch.append(queued)
                 key = this
         for queued in kept:
             heapq.heappush(self._pending, queued)
@@ -798,12 +822,17 @@ _shared_lock = threading.Lock()
 
 
 def shared_pool(settings: SttSettings | None = None) -> SttPool:
-    """The process's pool (and model) for these settings: created once."""
+    """The process's pool (and model) for these settings: created once. Its
+    waits, decode times and queue length feed the process's metrics
+    (callticket_stt_queue_seconds, callticket_stt_seconds, callticket_stt_queue_depth)."""
+    from agi import metrics
+
     settings = settings or SttSettings()
     with _shared_lock:
         pool = _shared.get(settings)
         if pool is None:
-            pool = _shared[settings] = SttPool(Recognizer(settings))
+            pool = _shared[settings] = SttPool(Recognizer(settings), on_times=metrics.stt_time,
+                                               on_depth=metrics.stt_queue_depth)
         return pool
 
 

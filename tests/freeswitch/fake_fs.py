@@ -16,211 +16,29 @@ event loop.
 
 from __future__ import annotations
 
-import math
-import re
 import socket
-import struct
 import threading
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
-import transcript as tr
-
-CAPTURED_UUID = "0891ec75-c325-4bf2-9a37-b9ffa2c776bf"  # sip_transfer1 (PCMA via sipp)
-LOOP_UUID = "414b2244-8574-4bc7-bd99-329b57536399"  # loop1 (bridge capture)
-_HEXPAIR = re.compile(r"%[0-9A-Fa-f]{2}")
-
-
-# ------------------------------------------------------------------ FreeSWITCH's encoding
-
-
-def fs_encode(value: str) -> str:
-    """switch_url_encode_opt: control, >0x7E and unsafe bytes as %XX; existing %XX kept."""
-    parts = _HEXPAIR.split(value)
-    kept = _HEXPAIR.findall(value)
-    out = [quote(parts[0], safe="/(),-._~!*'$")]
-    for pair, part in zip(kept, parts[1:]):
-        out += [pair, quote(part, safe="/(),-._~!*'$")]
-    return "".join(out)
+from fake_caller import CallerScript, CallerSide, rms  # noqa: F401 (rms: re-exported for the tests)
+from fs_captures import (  # noqa: F401 (re-exported: the tests and the bench import them from here)
+    CODEC_HEADERS,
+    Captures,
+    Command,
+    EventTemplate,
+    captures,
+    codec_headers,
+    frame_event,
+    fs_encode,
+    read_command,
+    serialize_event,
+    split_event_frame,
+)
 
 
-def serialize_event(headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
-    """switch_event_serialize: `Name: value` with the values as given (already encoded)."""
-    text = "".join(f"{k}: {v}\n" for k, v in headers)
-    if body:
-        return (text + f"Content-Length: {len(body)}\n\n").encode() + body
-    return (text + "\n").encode()
-
-
-def frame_event(serialized: bytes) -> bytes:
-    """How mod_event_socket sends an event: Content-Length first."""
-    return f"Content-Length: {len(serialized)}\nContent-Type: text/event-plain\n\n".encode() + serialized
-
-
-def split_event_frame(frame: bytes) -> list[tuple[str, str]]:
-    head, _, body = frame.partition(b"\n\n")
-    assert head.startswith(b"Content-Length: "), head[:40]
-    lines = body.rstrip(b"\n").split(b"\n")
-    return [tuple(line.decode().split(": ", 1)) for line in lines]  # type: ignore[misc]
-
-
-class EventTemplate:
-    """A captured event, re-issued for another call with some fields changed."""
-
-    def __init__(self, frame: bytes, old_uuid: str):
-        self.headers = split_event_frame(frame)
-        self.old_uuid = old_uuid
-
-    def render(self, uuid: str, set_: dict[str, str] | None = None, drop: tuple[str, ...] = (),
-               name: str | None = None) -> bytes:
-        set_ = dict(set_ or {})
-        if name:
-            set_["Event-Name"] = name
-        out: list[tuple[str, str]] = []
-        for k, v in self.headers:
-            if k in drop:
-                continue
-            v = v.replace(self.old_uuid, uuid)
-            if k in set_:
-                v = fs_encode(set_.pop(k))
-            out.append((k, v))
-        out += [(k, fs_encode(v)) for k, v in set_.items()]
-        return frame_event(serialize_event(out))
-
-
-
-class Captures:
-    """The frames the peer replays."""
-
-    def __init__(self) -> None:
-        sip = tr.frames("sip_transfer1")
-        from_fs = [f.data for f in sip if f.from_fs]
-        self.connect_reply = from_fs[0]
-        self.myevents_reply = from_fs[1]
-        self.linger_reply = from_fs[2]
-        self.event_reply = from_fs[3]
-        self.ok_reply = from_fs[4]  # 'Content-Type: command/reply\nReply-Text: +OK\n\n'
-        assert self.ok_reply == b"Content-Type: command/reply\nReply-Text: +OK\n\n", self.ok_reply
-        self.park = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_PARK"), CAPTURED_UUID)
-        self.execute = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_EXECUTE", b"Application: answer\n"),
-                                     CAPTURED_UUID)
-        self.answer = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_ANSWER"), CAPTURED_UUID)
-        self.complete = EventTemplate(
-            tr.first_event("sip_transfer1", "CHANNEL_EXECUTE_COMPLETE", b"Application: answer\n"), CAPTURED_UUID)
-        self.hangup = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_HANGUP"), CAPTURED_UUID)
-        self.unpark = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_UNPARK"), CAPTURED_UUID)
-        self.state = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_STATE"), CAPTURED_UUID)
-        self.hangup_complete = EventTemplate(tr.first_event("sip_transfer1", "CHANNEL_HANGUP_COMPLETE"), CAPTURED_UUID)
-        self.bridge = EventTemplate(tr.first_event("loop1", "CHANNEL_BRIDGE"), LOOP_UUID)
-        self.unbridge = EventTemplate(tr.first_event("loop1", "CHANNEL_UNBRIDGE"), LOOP_UUID)
-        self.bridge_complete = EventTemplate(
-            tr.first_event("loop1", "CHANNEL_EXECUTE_COMPLETE", b"Application: bridge\n"), LOOP_UUID)
-        notice = [f.data for f in sip if f.from_fs and b"text/disconnect-notice" in f.data]
-        self.disconnect_notice = notice[-1]
-
-    def connect(self, uuid: str, caller: str, destination: str, variables: dict[str, str]) -> bytes:
-        head = self.connect_reply.rstrip(b"\n").decode().split("\n")
-        tail = head[-4:]  # Content-Type, Reply-Text, Socket-Mode, Control: appended last by FS
-        assert tail[0] == "Content-Type: command/reply", tail
-        out = []
-        for line in head[:-4]:
-            k, v = line.split(": ", 1)
-            v = v.replace(CAPTURED_UUID, uuid)
-            if k == "Caller-Caller-ID-Number" or k == "Channel-Caller-ID-Number" or k == "variable_sip_from_user":
-                v = fs_encode(caller)
-            elif k in ("Caller-Destination-Number", "Channel-Destination-Number", "variable_sip_to_user",
-                       "variable_sip_req_user", "variable_destination_number"):
-                v = fs_encode(destination)
-            out.append(f"{k}: {v}")
-        out += [f"variable_{k}: {fs_encode(v)}" for k, v in variables.items()]
-        return ("\n".join(out + tail) + "\n\n").encode()
-
-    def disconnect(self, uuid: str) -> bytes:
-        return self.disconnect_notice.replace(CAPTURED_UUID.encode(), uuid.encode())
-
-
-CAPTURES: Captures | None = None
-
-
-def captures() -> Captures:
-    global CAPTURES
-    if CAPTURES is None:
-        CAPTURES = Captures()
-    return CAPTURES
-
-
-# ------------------------------------------------------------------ commands from the app
-
-
-@dataclass
-class Command:
-    line: str
-    headers: dict[str, str]  # lower-cased names, as FreeSWITCH looks them up
-    body: bytes
-    raw: bytes
-
-    def h(self, name: str, default: str = "") -> str:
-        return self.headers.get(name.lower(), default)
-
-
-def read_command(sock: socket.socket, buf: bytearray, timeout: float) -> Command | None:
-    """MES read_packet: until two '\\n' (a '\\r' is ignored), then Content-Length bytes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if b"\r" in buf:
-            buf[:] = bytes(buf).replace(b"\r", b"")
-        end = buf.find(b"\n\n")
-        if end != -1:
-            lines = bytes(buf[:end]).decode(errors="replace").split("\n")
-            headers = {}
-            for line in lines[1:]:
-                k, _, v = line.partition(":")
-                headers[k.strip().lower()] = v.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            total = end + 2 + length
-            if len(buf) >= total:
-                raw = bytes(buf[:total])
-                del buf[:total]
-                return Command(lines[0].strip(), headers, raw[end + 2 :], raw)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no command from the app")
-        sock.settimeout(remaining)
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            raise TimeoutError("no command from the app") from None
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-
-
-# ------------------------------------------------------------------ the caller's audio
-
-
-def rms(pcm: bytes) -> float:
-    n = len(pcm) // 2
-    if not n:
-        return 0.0
-    samples = struct.unpack(f"<{n}h", pcm[: n * 2])
-    return math.sqrt(sum(s * s for s in samples) / n)
-
-
-@dataclass
-class CallerScript:
-    """What the caller does: speak these turns (L16 at 8 kHz), each after the bot's turn."""
-
-    turns: list[bytes] = field(default_factory=list)
-    dtmf: dict[int, str] = field(default_factory=dict)  # before turn i, press these keys
-    quiet_s: float = 1.2  # the bot's turn is over after this much silence
-    gap_s: float = 0.4
-    answer_timeout_s: float = 60.0
-    hang_up_after: bool = True  # when the turns run out and the bot waits, hang up
-
+CODEC_NAMES = {8000: "PCMA", 16000: "G722", 48000: "opus"}  # what FreeSWITCH reports at these rates
 
 # ------------------------------------------------------------------ the peer
 
@@ -231,14 +49,16 @@ class BridgeBehaviour:
 
     answer: set[str] = field(default_factory=set)
     talk_s: float = 0.5
+    causes: dict[str, str] = field(default_factory=dict)  # why a dial string is not answered (NO_ANSWER)
 
 
-class FakeFreeSwitch:
+class FakeFreeSwitch(CallerSide):
     """One call: connects to the app like the `socket` dialplan app, then obeys it."""
 
     def __init__(self, app_addr: tuple[str, int], *, caller: str = "+15551234567", destination: str = "1000",
                  variables: dict[str, str] | None = None, script: CallerScript | None = None,
                  bridge: BridgeBehaviour | None = None, rate: int = 8000, ptime_ms: int = 20,
+                 codec: str | None = None, late_negotiation: bool = False, codec_in_events: bool = True,
                  codec_change_at_s: float | None = None, external_app_at_s: float | None = None,
                  caller_hangup_at_s: float | None = None,
                  stuck_apps: tuple[str, ...] = ()):
@@ -250,6 +70,12 @@ class FakeFreeSwitch:
         self.script = script
         self.bridge_behaviour = bridge or BridgeBehaviour()
         self.rate = rate
+        # The read codec (unicast is L16 at its rate). Late negotiation (the
+        # stock configuration): not in the connect reply, known from the answer on.
+        self.codec = (codec or CODEC_NAMES.get(rate, "L16"), rate)
+        self.late_negotiation = late_negotiation
+        self.codec_in_events = codec_in_events  # False: only uuid_getvar tells it
+        self._negotiated = not late_negotiation
         self.ptime_ms = ptime_ms
         self.codec_change_at_s = codec_change_at_s
         self.external_app_at_s = external_app_at_s
@@ -301,7 +127,9 @@ class FakeFreeSwitch:
                 self.errors.append(f"first command was {first.line if first else None!r}, not connect")
                 return self
             self.received.append(first)
-            self._send(self.cap.connect(self.uuid, self.caller, self.destination, self.variables))
+            self._send(self.cap.connect(self.uuid, self.caller, self.destination, self.variables,
+                                        late=self.late_negotiation,
+                                        codec=self.codec if self.codec_in_events else None))
             for job in (self._timed_events,):
                 t = threading.Thread(target=job, daemon=True)
                 t.start()
@@ -350,8 +178,14 @@ class FakeFreeSwitch:
         else:
             self._send(f"Content-Type: command/reply\nReply-Text: {text}\n\n".encode())
 
-    def _event(self, template: EventTemplate, **kw) -> None:
-        self._send(template.render(self.uuid, **kw))
+    def _event(self, template: EventTemplate, set_: dict[str, str] | None = None, drop: tuple[str, ...] = (),
+               name: str | None = None) -> None:
+        if self._negotiated and self.codec_in_events:
+            set_ = {**codec_headers(self.codec), **(set_ or {})}
+        else:
+            drop = (*drop, *CODEC_HEADERS)
+            set_ = {k: v for k, v in (set_ or {}).items() if k not in CODEC_HEADERS}
+        self._send(template.render(self.uuid, set_=set_, drop=drop, name=name))
 
     # ------------------------------------------------------------ commands
 
@@ -382,7 +216,10 @@ class FakeFreeSwitch:
     def _api(self, text: str) -> None:
         parts = text.split()
         body = "-ERR no reply\n"
-        if parts[:1] == ["uuid_transfer"] and len(parts) >= 3:
+        if parts[:1] == ["uuid_getvar"] and len(parts) == 3 and parts[2] in ("read_codec", "read_rate"):
+            value = self.codec[0] if parts[2] == "read_codec" else str(self.codec[1])
+            body = value if self._negotiated and parts[1] == self.uuid else "_undef_"
+        elif parts[:1] == ["uuid_transfer"] and len(parts) >= 3:
             if parts[1] != self.uuid:
                 body = "-ERR No such channel!\n"
             else:
@@ -416,7 +253,12 @@ class FakeFreeSwitch:
             if app == "answer":
                 time.sleep(0.02)
                 self.answered = True
-                self._event(self.cap.answer)
+                if self.late_negotiation:
+                    self._negotiated = True
+                    for template, codec_fields in self.cap.answered(self.codec):
+                        self._event(template, set_=codec_fields)
+                else:
+                    self._event(self.cap.answer)
             elif app in ("set", "export"):
                 name, _, value = arg.partition("=")
                 self.channel_vars[name] = value
@@ -442,7 +284,8 @@ class FakeFreeSwitch:
     def _bridge(self, dial: str) -> dict[str, str]:
         self.bridged_to.append(dial)
         self._unicast_down()
-        if dial in self.bridge_behaviour.answer:
+        # ',' rings together, '|' one after the other: someone of them answers
+        if any(one in self.bridge_behaviour.answer for one in dial.replace(",", "|").split("|")):
             b_uuid = str(uuidlib.uuid4())
             self._event(self.cap.bridge, set_={"Bridge-B-Unique-ID": b_uuid, "Other-Leg-Unique-ID": b_uuid})
             time.sleep(self.bridge_behaviour.talk_s)
@@ -450,7 +293,10 @@ class FakeFreeSwitch:
             return {"variable_DIALSTATUS": "SUCCESS", "variable_originate_disposition": "SUCCESS",
                     "variable_bridge_hangup_cause": "NORMAL_CLEARING"}
         time.sleep(0.2)
-        return {"variable_DIALSTATUS": "NOANSWER", "variable_originate_disposition": "NO_ANSWER"}
+        # switch_ivr_originate.c: DIALSTATUS from the cause, originate_disposition the cause itself
+        cause = self.bridge_behaviour.causes.get(dial.replace(",", "|").split("|")[-1], "NO_ANSWER")
+        status = {"NO_ANSWER": "NOANSWER", "USER_BUSY": "BUSY", "CALL_REJECTED": "DONTCALL"}.get(cause, cause)
+        return {"variable_DIALSTATUS": status, "variable_originate_disposition": cause}
 
     def _hangup(self, cause: str) -> None:
         if self.hung_up.is_set():
@@ -470,12 +316,19 @@ class FakeFreeSwitch:
         # linger -1: FreeSWITCH never closes; the app must.
 
     def _after_transfer(self) -> None:
+        """The socket app ends; the callticket-transfer context runs (freeswitch-conf/dialplan)."""
         self._unicast_down()
         self._event(self.cap.unpark)
         self._event(self.cap.complete, set_={"Application": "socket", "Application-Data": "127.0.0.1:8084 async full",
                                              "Application-UUID": str(uuidlib.uuid4())})
-        time.sleep(0.3)
-        self._hangup("NORMAL_CLEARING")
+        dial = self.channel_vars.get("callticket_dial", "")
+        if dial:
+            self._execute("bridge", dial, str(uuidlib.uuid4()))
+            if self.hung_up.is_set():
+                return  # answered: hangup_after_bridge ended the call
+        if self.channel_vars.get("callticket_voicemail"):
+            self._execute("voicemail", self.channel_vars["callticket_voicemail"], str(uuidlib.uuid4()))
+        self._hangup("NO_ANSWER")
 
     def dtmf(self, digit: str) -> None:
         self._event(self.cap.answer, name="DTMF",
@@ -555,100 +408,7 @@ class FakeFreeSwitch:
             next_at += self.ptime_ms / 1000
             time.sleep(max(0.0, next_at - time.monotonic()))
 
-    # ------------------------------------------------------------ the caller
-
-    _speech = b""
-
-    def _caller_frame(self, size: int) -> bytes:
-        with self._media_lock:
-            chunk, self._speech = self._speech[:size], self._speech[size:]
-        if len(chunk) < size:
-            # A-law line silence decodes to +-8, not to digital zero.
-            chunk += struct.pack("<h", 8) * ((size - len(chunk)) // 2)
-        if not self._speech:
-            self._caller_speaking.clear()
-        return chunk
-
-    def say(self, pcm: bytes) -> None:
-        with self._media_lock:
-            self._speech += pcm
-        self._caller_speaking.set()
-
-    def bot_loud_since(self, t: float, threshold: float = 300.0) -> float | None:
-        """Time of the last loud bot packet after `t`."""
-        last = None
-        for at, data in self.bot_packets[-400:]:
-            if at >= t and rms(data) > threshold:
-                last = at
-        return last
-
-    def _timed_events(self) -> None:
-        marks = []
-        if self.codec_change_at_s is not None:
-            marks.append((self.codec_change_at_s, self._codec_change))
-        if self.external_app_at_s is not None:
-            marks.append((self.external_app_at_s, self._external_app))
-        if self.caller_hangup_at_s is not None:
-            marks.append((self.caller_hangup_at_s, self.caller_hangs_up))
-        if self.script is not None:
-            threading.Thread(target=self._caller, daemon=True).start()
-        for at, job in sorted(marks, key=lambda m: m[0]):
-            while self.elapsed() < at and not self._done.is_set():
-                time.sleep(0.02)
-            if self._done.is_set() or self.hung_up.is_set():
-                return
-            job()
-
-    def _codec_change(self) -> None:
-        """Shutting down unicast; Changing Codec from PCMA@20ms to PCMA@30ms (observed)."""
-        self._unicast_down()
-        self.ptime_ms = 30
-
-    def _external_app(self) -> None:
-        """Someone else runs a playback on the channel (uuid_broadcast): no audio, then teardown."""
-        self._execute("playback", "tone_stream://%(300,200,800);loops=3", str(uuidlib.uuid4()))
-
-    def _caller(self) -> None:
-        script = self.script
-        assert script is not None
-        while not self.answered and not self._done.is_set():
-            time.sleep(0.02)
-        for i, turn in enumerate(script.turns):
-            if not self._wait_bot_turn(script):
-                return
-            time.sleep(script.gap_s)
-            for digit in script.dtmf.get(i, ""):
-                self.dtmf(digit)
-                time.sleep(0.3)
-            if turn:
-                self.say(turn)
-                while self._caller_speaking.is_set() and not self._done.is_set():
-                    time.sleep(0.02)
-            self.caller_turns_spoken += 1
-        if script.hang_up_after and self._wait_bot_turn(script) and not self._done.is_set():
-            time.sleep(2.0)
-            if not self.hung_up.is_set() and not self.bridged_to and self.transferred_to is None:
-                self.caller_hangs_up()
-
-    def _wait_bot_turn(self, script: CallerScript) -> bool:
-        """Until the bot has said something and then been quiet for a while."""
-        start = time.monotonic()
-        deadline = start + script.answer_timeout_s
-        while time.monotonic() < deadline:
-            if self._done.is_set() or self.hung_up.is_set() or self.bridged_to or self.transferred_to:
-                return False
-            last = self.bot_loud_since(start)
-            if last is not None and time.monotonic() - last >= script.quiet_s:
-                return True
-            time.sleep(0.05)
-        self.errors.append(f"the bot did not answer within {script.answer_timeout_s:.0f} s")
-        return False
-
     # ------------------------------------------------------------ results
-
-    def bot_audio_s(self, threshold: float = 300.0) -> float:
-        loud = [d for _, d in self.bot_packets if rms(d) > threshold]
-        return sum(len(d) for d in loud) / (2 * self.rate)
 
     def sent_blocks(self, call_command: str | None = None) -> list[bytes]:
         return [c.raw for c in self.received

@@ -96,7 +96,9 @@ def test_asking_for_a_person_ends_in_a_native_bridge(serve_esl):
     assert fs.errors == []
     result = result_for(serve_esl, fs)
     assert result["outcome"] == "transferred", result
-    assert result["transfer"] == {"reason": "caller asked for a person", "target": "front-counter"}
+    assert result["transfer"] == {"reason": "caller asked for a person", "target": "front-counter",
+                                  "result": "answered", "answered_by": "user/100", "cause": None,
+                                  "voicemail": False}
     assert_session_opened_as_captured(fs)
     assert fs.bridged_to == ["user/100"]  # the Playbook's target, nothing the caller said
     bridge = next(c for c in fs.received if c.h("execute-app-name") == "bridge")
@@ -120,7 +122,8 @@ def test_scripted_calls_of_the_dialogue_suite_end_as_expected(name, serve_esl, f
     fs.run(timeout=120)
     assert fs.errors == []
     result = result_for(serve_esl, fs)
-    assert {"outcome": result["outcome"], "ticket": None, "transfer": result["transfer"]} == spec["expect"], result
+    transfer = {k: result["transfer"][k] for k in ("reason", "target")} if result["transfer"] else None
+    assert {"outcome": result["outcome"], "ticket": None, "transfer": transfer} == spec["expect"], result
     assert len(local_pos_orders(serve_esl.data_dir, fs_playbooks / "pizzeria.yaml")) == orders_before
     if result["outcome"] == "refused":
         assert fs.sent_blocks("hangup") == [wire.hangup("NORMAL_CLEARING")]
@@ -157,7 +160,8 @@ def test_the_uuid_transfer_mode_hands_the_call_to_the_dialplan(transfer_mode, fs
 
     worker = ServeEsl(tmp_path / "w", fs_playbooks, "--transfer-mode", transfer_mode).start()
     try:
-        fs = FakeFreeSwitch(worker.address, caller="+15556667777", variables=ROUTE)
+        fs = FakeFreeSwitch(worker.address, caller="+15556667777", variables=ROUTE,
+                            bridge=BridgeBehaviour(answer={"user/101"}))
 
         def press() -> None:
             while not fs.answered and fs.elapsed() < 20:
@@ -169,12 +173,46 @@ def test_the_uuid_transfer_mode_hands_the_call_to_the_dialplan(transfer_mode, fs
         fs.run(timeout=60)
         result = result_for(worker, fs)
         assert result["outcome"] == "transferred"
+        assert result["transfer"]["result"] == "answered"  # the dialplan's bridge, seen from the socket
         assert fs.transferred_to == "front-counter XML callticket-transfer"
         assert fs.channel_vars["callticket_dial"] == "user/100|user/101"
         assert fs.exported["callticket_reason"] == "caller pressed 0"
         assert_closed_after_notice(fs)
     finally:
         worker.stop()
+
+
+def answered_log(worker, fs: FakeFreeSwitch) -> dict:
+    return next(r for r in worker.wait_for("call answered", 1) if r.get("call_id") == fs.uuid)
+
+
+def test_a_wideband_call_from_a_stock_freeswitch_is_heard_at_its_rate(serve_esl):
+    """FreeSWITCH as shipped negotiates the codec when the call is answered:
+    the connect reply names none (captures/sip_late1). A G.722 call streams
+    16 kHz unicast both ways; taken for 8 kHz, the caller is heard as noise
+    and the bot speaks at double speed."""
+    from agi.media.resample import resample
+
+    turns = [resample(pcm, 8000, 16000) for pcm in caller_audio(PERSON, offset=2)]
+    fs = FakeFreeSwitch(serve_esl.address, caller="+15553334444", variables=ROUTE, late_negotiation=True,
+                        rate=16000, script=CallerScript(turns=turns), bridge=BridgeBehaviour(answer={"user/100"}))
+    fs.run(timeout=120)
+    assert fs.errors == []
+    result = result_for(serve_esl, fs)
+    assert {"large", "pepperoni"} <= set(result["heard"][0].lower().replace(",", " ").split()), result["heard"]
+    assert result["outcome"] == "transferred", result
+    assert (answered_log(serve_esl, fs)["codec"], answered_log(serve_esl, fs)["rate"]) == ("G722", 16000)
+    assert {len(data) for _, data in fs.bot_packets} == {640}  # 20 ms at 16 kHz
+
+
+def test_a_freeswitch_whose_events_name_no_codec_is_asked_for_it(serve_esl):
+    fs = FakeFreeSwitch(serve_esl.address, variables={"callticket_playbook": "callticket-echo"},
+                        late_negotiation=True, codec_in_events=False, rate=48000, caller_hangup_at_s=3.0)
+    fs.run(timeout=30)
+    assert (answered_log(serve_esl, fs)["codec"], answered_log(serve_esl, fs)["rate"]) == ("opus", 48000)
+    asked = [c.line for c in fs.received if c.line.startswith("api uuid_getvar")]
+    assert asked == [f"api uuid_getvar {fs.uuid} read_codec", f"api uuid_getvar {fs.uuid} read_rate"]
+    assert {len(data) for _, data in fs.bot_packets} == {1920}  # the echo, 20 ms at 48 kHz
 
 
 def test_a_call_no_playbook_answers_goes_back_to_the_dialplan(serve_esl):

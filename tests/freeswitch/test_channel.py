@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import struct
@@ -13,7 +14,7 @@ from esl_session import esl_session, wait_until
 from fake_fs import rms
 
 from agi.pbx.freeswitch import wire
-from agi.pbx.freeswitch.channel import ChannelInfo
+from agi.pbx.freeswitch.channel import ChannelInfo, ReadCodec
 from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
 
 RATE = 8000
@@ -29,6 +30,21 @@ def ports() -> PortRange:
     return PortRange("127.0.0.1", base, base + 40)
 
 
+@contextlib.contextmanager
+def answered_media(**options):
+    """An answered call's unicast media, started; closed after."""
+    with esl_session() as (fs, channel):
+        channel.subscribe()
+        channel.execute("answer")
+        media = UnicastMedia(channel, ports(), sample_rate=RATE, **options)
+        media.attach(lambda pcm: None)
+        media.start()
+        try:
+            yield fs, media
+        finally:
+            media.close()
+
+
 def test_channel_data_gives_the_call(monkeypatch):
     with esl_session(caller="+15551234567", destination="2000",
                      variables={"callticket_playbook": "pizzeria", "callticket_language": "es"}) as (fs, channel):
@@ -38,7 +54,7 @@ def test_channel_data_gives_the_call(monkeypatch):
         assert info.called_number == "2000"
         assert info.route == "pizzeria"
         assert info.language == "es"
-        assert (info.codec, info.sample_rate) == ("PCMA", 8000)
+        assert info.codec == ReadCodec("PCMA", 8000)
         assert info.channel == "sofia/lo/sipp@127.0.0.1:15060"
 
 
@@ -123,26 +139,36 @@ def test_unicast_brings_the_callers_audio_and_carries_the_bots_paced():
             media.close()
 
 
+def test_silence_fills_the_line_between_the_bots_sentences():
+    """FreeSWITCH sends the caller RTP only for the datagrams it gets: between
+    two sentences (the caller speaking, a reply being worked out) the media
+    keeps sending, silence, once per packet time."""
+    with answered_media() as (fs, media):
+        assert wait_until(lambda: fs.bot_packets)  # FreeSWITCH's port is up: silence already
+        assert media.play(tone(0.3, 1000)).get(timeout=5) is True
+        quiet_from = time.monotonic()
+        gevent.sleep(1.0)
+        quiet_to = time.monotonic()
+        assert media.play(tone(0.3, 1000)).get(timeout=5) is True
+        between = [p for t, p in fs.bot_packets if quiet_from + 0.1 < t < quiet_to]
+        assert len(between) >= 15 and all(p == bytes(320) for p in between), len(between)
+        # both sentences whole: the silence never displaced the voice
+        wait_until(lambda: sum(rms(p) > 1000 for _, p in fs.bot_packets) >= 30, timeout=1)
+        assert sum(rms(p) > 1000 for _, p in fs.bot_packets) == 30
+
+
 def test_stop_playback_cuts_at_once():
-    with esl_session() as (fs, channel):
-        channel.subscribe()
-        channel.execute("answer")
-        media = UnicastMedia(channel, ports(), sample_rate=RATE)
-        media.attach(lambda pcm: None)
-        media.start()
-        try:
-            done = media.play(tone(3.0, 1000))
-            gevent.sleep(0.5)
-            media.stop_playback()
-            cut_at = time.monotonic()
-            assert done.get(timeout=1) is False
-            gevent.sleep(0.3)
-            late = [t for t, p in fs.bot_packets if rms(p) > 1000 and t > cut_at + 0.05]
-            assert late == []
-            sent = sum(rms(p) > 1000 for _, p in fs.bot_packets)
-            assert 15 <= sent <= 40  # about half a second of the three
-        finally:
-            media.close()
+    with answered_media() as (fs, media):
+        done = media.play(tone(3.0, 1000))
+        gevent.sleep(0.5)
+        media.stop_playback()
+        cut_at = time.monotonic()
+        assert done.get(timeout=1) is False
+        gevent.sleep(0.3)
+        late = [t for t, p in fs.bot_packets if rms(p) > 1000 and t > cut_at + 0.05]
+        assert late == []
+        sent = sum(rms(p) > 1000 for _, p in fs.bot_packets)
+        assert 15 <= sent <= 40  # about half a second of the three
 
 
 def test_unicast_is_re_armed_after_an_app_and_after_a_codec_change():

@@ -7,8 +7,9 @@ import pytest
 import transcript as tr
 
 from agi.pbx.freeswitch import wire
+from agi.pbx.freeswitch.channel import ChannelInfo, ReadCodec
 
-CAPTURES = ("loop1", "sip_transfer1")
+CAPTURES = ("loop1", "sip_transfer1", "sip_late1", "sip_late_opus1")
 
 
 def all_messages(name: str) -> list[wire.EslMessage]:
@@ -49,6 +50,20 @@ def test_the_connect_reply_is_channel_data_without_content_length():
     assert first.headers["Channel-Name"] == "sofia/lo/sipp@127.0.0.1:15060"  # %40 and %3A decoded
     assert first.headers["Channel-Read-Codec-Name"] == "PCMA"
     assert first.headers["Channel-Read-Codec-Rate"] == "8000"
+
+
+@pytest.mark.parametrize("name, codec", [("sip_late1", ReadCodec("PCMU", 8000)),
+                                         ("sip_late_opus1", ReadCodec("opus", 48000))])
+def test_with_stock_late_negotiation_the_codec_first_comes_with_the_answer(name, codec):
+    """FreeSWITCH 1.10.12 as shipped (`inbound-late-negotiation=true`): the
+    connect reply names no codec; the answer's events are the first that do."""
+    messages = all_messages(name)
+    assert ChannelInfo.from_channel_data(messages[0].headers).codec is None
+    first = next(m for m in messages if m.event is not None and ReadCodec.from_headers(m.event.headers))
+    assert first.event_name == "CHANNEL_PROGRESS_MEDIA"
+    assert ReadCodec.from_headers(first.event.headers) == codec
+    complete = next(m for m in messages if m.event_name == "CHANNEL_EXECUTE_COMPLETE")
+    assert complete.get("Application") == "answer" and ReadCodec.from_headers(complete.event.headers) == codec
 
 
 def test_events_put_content_length_first_and_carry_our_application_uuid():

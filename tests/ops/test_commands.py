@@ -212,3 +212,22 @@ def test_check_config_reports_file_line_problems(tmp_path, pb_dir, capsys, edit)
     assert "error    secret pos.credentials.pizzeria.token: env CT_TEST_POS_TOKEN is not set or empty" in out
     assert "error    pos.credentials.east: none configured for its square POS" in out
     assert "problem(s)" in err
+
+
+def test_check_config_flags_a_transfer_target_the_configured_pbx_cannot_dial(tmp_path, pb_dir, monkeypatch,
+                                                                               capsys, edit):
+    """On FreeSWITCH the bot would say "connecting you" and hang up: 'PJSIP/301'
+    is an Asterisk string. check-config says so before the first call."""
+    monkeypatch.setenv("CT_TEST_POS_TOKEN", TOKEN)
+    cafe = pb_dir / "cafe.yaml"
+    edit(cafe, ', freeswitch: {dial: user/1002, voicemail: "1002"}', "")  # the manager: Asterisk's string only
+    line = next(n for n, text in enumerate(cafe.read_text().splitlines(), 1) if "id: manager" in text)
+    said = (f"{cafe}:{line}: escalation.targets[1].dial: FreeSWITCH cannot dial it: 'PJSIP/301' is not a "
+            "FreeSWITCH endpoint (use one of: user, sofia, loopback, group, freetdm, verto.rtc, skinny); give the "
+            "target a 'freeswitch:' entry")
+    code, out, _ = _run(capsys, "check-config", "--config", str(_config(tmp_path, pb_dir, "pbx: [freeswitch]\n")))
+    assert code == 1 and f"error    {said}" in out
+    code, out, _ = _run(capsys, "check-config", "--config", str(_config(tmp_path, pb_dir, "pbx: [asterisk]\n")))
+    assert code == 0 and "cannot dial" not in out, out
+    code, out, _ = _run(capsys, "check-config", "--config", str(_config(tmp_path, pb_dir)))  # which PBX: not said
+    assert code == 0 and f"warning  {said}" in out and "warning  pbx: not set" in out

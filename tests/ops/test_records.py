@@ -55,6 +55,33 @@ def test_transfer_reason_is_recorded(records, pb_dir, committer):
     assert r.transfer_target == "front-counter" and r.transfer_reason
 
 
+def test_a_records_database_of_an_earlier_release_gains_the_bridges_result(tmp_path: Path):
+    """A table made before the bridge's result was recorded: opened, it gains
+    the column, keeps its rows, and stores how the next transfer ended."""
+    import sqlite3
+
+    from agi.handoff import Handoff, TransferResult, settle
+    from agi.records import SCHEMA
+
+    path = tmp_path / "calls.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(SCHEMA.replace(",\n    transfer_result TEXT", ""))
+    old.execute("INSERT INTO call_records (call_id, started_at, pbx, outcome) VALUES ('old-1', 1.0, 'asterisk', "
+                "'committed')")
+    old.commit()
+    old.close()
+    records = CallRecords(f"sqlite:{path}", retention_days=3650, clock=lambda: 2.0)
+    try:
+        assert records.get("old-1").outcome == "committed" and records.get("old-1").transfer_result is None
+        handoff = Handoff(TransferResult.BUSY, cause="BUSY", voicemail=True)
+        records.finish("new-1", settle({"transfer": {"reason": "large order", "target": "manager"}}, handoff))
+        r = records.get("new-1")
+        assert r.outcome == "transfer_failed" and r.transfer_target == "manager"
+        assert r.transfer_result == {"result": "busy", "answered_by": None, "cause": "BUSY", "voicemail": True}
+    finally:
+        records.close()
+
+
 def test_filters_prefix_lookup_and_retention(tmp_path: Path):
     now = [1_800_000_000.0]
     records = CallRecords(f"sqlite:{tmp_path / 'calls.sqlite3'}", retention_days=30, clock=lambda: now[0])

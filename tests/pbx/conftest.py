@@ -68,15 +68,15 @@ def loop_thread() -> Iterator[LoopThread]:
 
 @pytest.fixture
 def start_worker(asterisk: h.Asterisk, loop_thread: LoopThread) -> Iterator[Callable[..., Any]]:
-    """start_worker(runners, **config) -> a running AsteriskWorker on the test Asterisk's ports."""
+    """start_worker(runners, lifecycle=None, **config) -> a running AsteriskWorker on the test Asterisk's ports."""
     from agi.pbx.asterisk.worker import AsteriskWorker, WorkerConfig
 
     started: list[Any] = []
 
-    def start(runners: Callable[[str], Any], **overrides: Any) -> Any:
+    def start(runners: Callable[[str], Any], lifecycle: Any = None, **overrides: Any) -> Any:
         cfg = WorkerConfig(agi_port=asterisk.ports.agi, audiosocket_port=asterisk.ports.audiosocket,
                            ami_port=asterisk.ports.ami, **overrides)
-        worker = AsteriskWorker(cfg, runners)
+        worker = AsteriskWorker(cfg, runners, lifecycle)
         loop_thread.run(worker.start())
         started.append(worker)
         return worker

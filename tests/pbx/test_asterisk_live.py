@@ -150,6 +150,37 @@ def test_unanswered_target_falls_back_to_the_next_phone(asterisk, start_worker, 
     assert len(phone101.invites()) == 1
 
 
+def test_a_transfer_nobody_answers_is_recorded_as_failed_not_transferred(asterisk, start_worker, workdir):
+    """No phone answers PJSIP/102 and there is no fallback or voicemail: the
+    call record and the metrics say the transfer failed, and why."""
+    from agi.metrics import Metrics
+    from agi.ops_http import Lifecycle
+    from agi.records import CallRecords
+
+    records = CallRecords(f"sqlite:{workdir / 'calls.sqlite3'}")
+    life = Lifecycle(records=records, metrics=Metrics())
+    lonely = ev.TransferTarget("front-counter", "PJSIP/102", timeout_s=5)
+    outcome = CallOutcome(transfer=ev.Transfer(lonely, "caller asked for a person", SUMMARY))
+    start_worker(lambda info: tone_runner({}, play_s=0.5, then=outcome, listen_s=0.1), lifecycle=life)
+    call = _caller(asterisk, workdir, "nobody", h.tone(600, 25), hangup_after_ms=20000)
+    call.start()
+    try:
+        assert call.wait(60) == 0, call.messages()[-2000:]
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not records.list(outcome="transfer_failed"):
+            time.sleep(0.2)
+        (record,) = records.list()
+    finally:
+        records.close()
+    assert record.outcome == "transfer_failed" and record.transfer_target == "front-counter"
+    bridge = record.transfer_result or {}
+    assert bridge.get("result") in ("no_answer", "failed") and bridge.get("cause"), bridge
+    assert bridge.get("answered_by") is None
+    rendered = life.metrics.render().decode()
+    assert 'callticket_calls_total{outcome="transfer_failed",pbx="asterisk"} 1.0' in rendered
+    assert 'callticket_calls_total{outcome="transferred",pbx="asterisk"} 0.0' in rendered
+
+
 @pytest.mark.parametrize("mode", ["ami-redirect", "ami-blind"])
 def test_ami_transfer_modes_bridge_the_caller_and_log_call_events(mode, asterisk, start_worker, workdir, monkeypatch,
                                                                    caplog):
@@ -169,6 +200,8 @@ def test_ami_transfer_modes_bridge_the_caller_and_log_call_events(mode, asterisk
         assert call.wait(40) == 0
     finally:
         phone.stop()
+    ended = [r.fields for r in caplog.records if r.getMessage() == "transfer ended"]
+    assert ended and ended[-1]["result"] == "answered" and ended[-1]["answered_by"] == "PJSIP/100", ended
     events = [r.fields["ami"] for r in caplog.records if isinstance(getattr(r, "fields", {}).get("ami"), dict)]
     names = {e["event"] for e in events}
     assert {"Newchannel", "DialBegin", "BridgeEnter", "Hangup"} <= names

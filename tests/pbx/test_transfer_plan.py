@@ -100,11 +100,11 @@ def test_unanswered_target_rings_the_fallback_then_voicemail() -> None:
         "GET VARIABLE DIALSTATUS",
         'EXEC VoiceMail "100@default,u"',
     ]
-    assert result == xfer.TransferResult(None, "NOANSWER", voicemail=True)
+    assert result == xfer.TransferResult(None, "NOANSWER", voicemail=True, statuses=("NOANSWER", "NOANSWER"))
 
 
 def test_answered_target_stops_there() -> None:
     target = TransferTarget("manager", "PJSIP/102", "PJSIP/101", "102@default", 20)
     result, sent = _run_transfer(target, {"GET VARIABLE DIALSTATUS": "200 result=1 (ANSWER)"})
     assert [s for s in sent if s.startswith("EXEC")] == ['EXEC Dial "PJSIP/102,20,b(callticket-predial^s^1)"']
-    assert result == xfer.TransferResult("PJSIP/102", "ANSWER")
+    assert result == xfer.TransferResult("PJSIP/102", "ANSWER", statuses=("ANSWER",))

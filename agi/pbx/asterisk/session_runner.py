@@ -21,6 +21,7 @@ from typing import Any, Callable
 from agi import events as ev
 from agi.call import CallController
 from agi.dialogue.policy import normalise_number
+from agi.dialstrings import Pbx
 from agi.logs import log_event
 from agi.pbx.asterisk.audiosocket import AudioSocketStream
 from agi.pbx.asterisk.worker import CallInfo, CallOutcome
@@ -78,6 +79,9 @@ class SessionRunner:
         # sqlite connections and POS clients stay in the thread that made them
         self._pos_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pos-{loaded.id}")
         self.hangups = HangupHistory()
+        for where, problem in loaded.playbook.escalation.problems_on(Pbx.ASTERISK):  # check-config says so too
+            log.error("transfer target Asterisk cannot dial", extra={"fields": {
+                "playbook": loaded.id, "where": ".".join(map(str, where)), "problem": problem}})
 
     async def __call__(self, info: CallInfo, stream: AudioSocketStream) -> CallOutcome:
         tz = self.loaded.playbook.business.tz
@@ -93,18 +97,19 @@ class SessionRunner:
         if outcome == "hung_up":
             self.hangups.add(info.caller_number, time.monotonic())
         latencies = [e.latency_ms for e in result.exchanges if e.latency_ms is not None]
-        log.info("call result", extra={"fields": {
+        # Logged by the worker once the call is over (a transfer: once the bridge says how it went).
+        summary = {
             "call_id": info.call_id, "outcome": outcome, "ended_by": result.ended_by,
             "turns": len(result.exchanges), "reply_latency_ms": latencies,
             "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
             "pos": controller.pos, "second_opinions": result.second_opinions,
-            "second_opinions_early": session.early_seconds_used}})
+            "second_opinions_early": session.early_seconds_used}
         log.debug("call transcript", extra={"fields": {
             "call_id": info.call_id, "bot": [(round(t, 2), text) for t, _, text in result.spoken],
             "caller": [(round(e.speech_end, 2), e.heard or e.dropped) for e in result.exchanges]}})
         reason = result.hangup.reason if result.hangup else result.ended_by
-        record = call_record(controller.result(), outcome, result)
-        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
+        record = call_record(controller.result(), outcome, result, controller.language)
+        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record, summary=summary)
 
     async def _commit(self, ticket: Ticket, key: str) -> ev.CommitDone | ev.CommitFailed:
         loop = asyncio.get_running_loop()

@@ -15,20 +15,14 @@ or keys in: anything else would let a caller dial out at the business's cost.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
+from agi.dialstrings import ASTERISK_QUEUE, Pbx, dial_problem, mailbox_problem
 from agi.events import TransferTarget
 from agi.pbx.asterisk.fastagi import AgiChannel, AgiHangup, quote
 
 log = logging.getLogger("callticket.transfer")
 
-# A Dial() destination: technology/resource, '&' for ring groups. No commas,
-# parentheses, '$' or braces: those would smuggle Dial options or dialplan
-# functions into the command.
-_DIAL = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@:+#*/-]+(&[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@:+#*/-]+)*$")
-_QUEUE = re.compile(r"^Queue\(([A-Za-z0-9_.-]+)\)$")
-_MAILBOX = re.compile(r"^[A-Za-z0-9_.-]+(@[A-Za-z0-9_.-]+)?$")
 SUMMARY_MAX = 200
 
 
@@ -37,14 +31,17 @@ class UnsafeTarget(ValueError):
 
 
 def check_dial(dial: str) -> str:
-    if not (_DIAL.match(dial) or _QUEUE.match(dial)):
-        raise UnsafeTarget(f"not a plain dial string: {dial!r}")
+    """A Dial() destination or Queue(name); FreeSWITCH strings (user/1000) are refused saying so."""
+    problem = dial_problem(Pbx.ASTERISK, dial)
+    if problem is not None:
+        raise UnsafeTarget(problem)
     return dial
 
 
 def check_mailbox(mailbox: str) -> str:
-    if not _MAILBOX.match(mailbox):
-        raise UnsafeTarget(f"not a mailbox: {mailbox!r}")
+    problem = mailbox_problem(mailbox)
+    if problem is not None:
+        raise UnsafeTarget(problem)
     return mailbox
 
 
@@ -67,6 +64,10 @@ class TransferPlan:
 
 
 def plan(target: TransferTarget, reason: str, summary: str) -> TransferPlan:
+    """What Asterisk dials for `target` (its `asterisk:` strings where the Playbook gives them)."""
+    target = target.on(Pbx.ASTERISK.value)
+    if not target.dial:
+        raise UnsafeTarget(f"target {target.id!r} has no dial string for Asterisk (give it an 'asterisk:' entry)")
     steps = [check_dial(target.dial)]
     if target.fallback:
         steps.append(check_dial(target.fallback))
@@ -83,8 +84,9 @@ def plan(target: TransferTarget, reason: str, summary: str) -> TransferPlan:
 @dataclass(frozen=True, slots=True)
 class TransferResult:
     answered_by: str | None  # the dial string that answered
-    dial_status: str  # ANSWER, NOANSWER, BUSY, CONGESTION, CHANUNAVAIL, ...
+    dial_status: str  # ANSWER, NOANSWER, BUSY, CONGESTION, CHANUNAVAIL, ...: the last dial's
     voicemail: bool = False
+    statuses: tuple[str, ...] = ()  # every dial's DIALSTATUS / QUEUESTATUS, in order
 
 
 async def set_channel_vars(agi: AgiChannel, p: TransferPlan) -> None:
@@ -103,26 +105,29 @@ async def transfer_with_agi(agi: AgiChannel, p: TransferPlan, *, predial: str | 
     """
     await set_channel_vars(agi, p)
     status = "NOANSWER"
+    statuses: list[str] = []
     for dial in p.steps:
-        q = _QUEUE.match(dial)
+        q = ASTERISK_QUEUE.match(dial)
         if q:
             await agi.command(f"EXEC Queue {quote(q.group(1) + ',,,,' + str(p.timeout_s))}", timeout=None)
             status = await _get_var(agi, "QUEUESTATUS") or "UNKNOWN"
+            statuses.append(status)
             if status not in ("TIMEOUT", "FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL"):
-                return TransferResult(dial, status)
+                return TransferResult(dial, status, statuses=tuple(statuses))
             continue
         options = f"b({predial})" if predial else ""
         log.info("transfer %s: Dial(%s) for %ss", p.target_id, dial, p.timeout_s)
         await agi.command(f"EXEC Dial {quote(f'{dial},{p.timeout_s},{options}')}", timeout=None)
         status = await _get_var(agi, "DIALSTATUS") or "UNKNOWN"
+        statuses.append(status)
         if status == "ANSWER":
-            return TransferResult(dial, status)
+            return TransferResult(dial, status, statuses=tuple(statuses))
         if status == "CANCEL":  # the caller hung up while it rang
             raise AgiHangup("caller hung up during the transfer")
     if p.voicemail:
         await agi.command(f"EXEC VoiceMail {quote(p.voicemail + ',u')}", timeout=None)
-        return TransferResult(None, status, voicemail=True)
-    return TransferResult(None, status)
+        return TransferResult(None, status, voicemail=True, statuses=tuple(statuses))
+    return TransferResult(None, status, statuses=tuple(statuses))
 
 
 async def _get_var(agi: AgiChannel, name: str) -> str | None:

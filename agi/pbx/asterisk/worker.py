@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable, Literal
 from agi import events as ev
 from agi import metrics
 from agi.dialogue.policy import mask_number
+from agi.handoff import Handoff, TransferResult, asterisk_result, nobody_took, settle
 from agi.logs import call_context
 from agi.pbx.asterisk import transfer as xfer
 from agi.pbx.asterisk.ami import AmiClient, AmiError
@@ -98,8 +99,9 @@ class CallOutcome:
 
     transfer: ev.Transfer | None = None
     reason: str = ""
-    outcome: str | None = None  # committed | transferred | hung_up | refused (metrics, logs)
+    outcome: str | None = None  # committed | transferred | transfer_failed | hung_up | refused (metrics, logs)
     record: dict[str, Any] | None = field(default=None, compare=False)  # for the call record
+    summary: dict[str, Any] | None = field(default=None, compare=False)  # the "call result" log line
 
 
 # A call runner drives one call over its media port and says how it ended.
@@ -143,6 +145,8 @@ class AsteriskWorker:
         # agi.ops_http.Lifecycle: call records, metrics, drain; None counts metrics only.
         self.lifecycle = lifecycle
         self._records: dict[str, dict[str, Any]] = {}
+        self._summaries: dict[str, dict[str, Any]] = {}
+        self._ami_watch: dict[str, asyncio.Queue[dict[str, str]]] = {}  # caller's channel -> its AMI events
         self.runners = runners
         self.agi = FastAgiServer(config.agi_host, config.agi_port, max_calls=config.max_calls, busy=self._busy)
         self.agi.add_route("*", self.handle_call)
@@ -210,6 +214,10 @@ class AsteriskWorker:
             finally:
                 self.calls_finished += 1
                 track.record = self._records.pop(info.key, None)
+                summary = self._summaries.pop(info.key, None)
+                if summary is not None:  # once the bridge, if any, said how the call ended
+                    call_log("call result", **{**summary, "outcome": track.outcome,
+                                               "transfer": (track.record or {}).get("transfer")})
                 call_log("call ended", status=status, outcome=track.outcome,
                          seconds=round(time.monotonic() - started, 2))
             if not agi.hungup:
@@ -253,16 +261,20 @@ class AsteriskWorker:
                 return "FAILED", "error"
             stream = pending.result()
             outcome = await self._run_media(info, runner, stream)
-            if outcome.transfer is not None:
-                if self.config.transfer_mode != "agi" and self.ami is not None:
-                    status = await self._transfer_ami(agi, info, outcome.transfer, stream, media)
-                    return status, "transferred"
+            t = outcome.transfer
+            if t is not None and self.config.transfer_mode != "agi" and self.ami is not None:
+                status, handoff = await self._transfer_ami(agi, info, t, stream, media)
+                return status, self._handed_off(info, t, handoff)
             await stream.hangup()  # the AudioSocket() application returns to us
             await self._settle(media)
+            if t is not None:
+                if agi.hungup:
+                    handoff = Handoff(TransferResult.NO_ANSWER, cause="caller hung up before the transfer")
+                    return "HUNGUP", self._handed_off(info, t, handoff)
+                status, handoff = await self._transfer_agi(agi, info, t)
+                return status, self._handed_off(info, t, handoff)
             if agi.hungup:
                 return "HUNGUP", outcome.outcome or "hung_up"
-            if outcome.transfer is not None:
-                return await self._transfer_agi(agi, info, outcome.transfer), "transferred"
             return "DONE", outcome.outcome or "hung_up"
         finally:
             self.audio.forget(call_uuid)
@@ -276,6 +288,8 @@ class AsteriskWorker:
             outcome = await runner(info, stream)
             if outcome.record is not None:
                 self._records[info.key] = outcome.record
+            if outcome.summary is not None:
+                self._summaries[info.key] = outcome.summary
             return outcome
         except asyncio.CancelledError:
             raise
@@ -288,58 +302,75 @@ class AsteriskWorker:
         with contextlib.suppress(asyncio.TimeoutError, AgiHangup, AgiCommandError):
             await asyncio.wait_for(asyncio.shield(media), timeout)
 
-    async def _transfer_agi(self, agi: AgiChannel, info: CallInfo, t: ev.Transfer) -> str:
+    def _handed_off(self, info: CallInfo, t: ev.Transfer, handoff: Handoff) -> str:
+        """The call record with the bridge's result; the call's outcome."""
+        record = settle(self._records.get(info.call_id), handoff, t.reason, t.target.id)
+        self._records[info.call_id] = record
+        return str(record["outcome"])
+
+    async def _transfer_agi(self, agi: AgiChannel, info: CallInfo, t: ev.Transfer) -> tuple[str, Handoff]:
         try:
             p = xfer.plan(t.target, t.reason, t.summary)
         except xfer.UnsafeTarget as exc:
             call_log("transfer refused", error=str(exc))
-            return "TRANSFER_FAILED"
+            return "TRANSFER_FAILED", Handoff(TransferResult.FAILED, cause=str(exc))
         call_log("transfer", target=p.target_id, reason=p.reason, mode="agi")
         try:
             result = await xfer.transfer_with_agi(agi, p, predial=self.config.predial)
         except AgiHangup:
             call_log("caller hung up during the transfer", target=p.target_id)
-            return "HUNGUP"
-        call_log("transfer ended", target=p.target_id, dial_status=result.dial_status,
-                 answered_by=result.answered_by, voicemail=result.voicemail)
-        return "TRANSFERRED" if result.answered_by or result.voicemail else "TRANSFER_FAILED"
+            return "HUNGUP", Handoff(TransferResult.NO_ANSWER, cause="CANCEL")
+        if result.answered_by:
+            handoff = Handoff(TransferResult.ANSWERED, answered_by=result.answered_by)
+        else:
+            handoff = nobody_took([(asterisk_result(s), s) for s in result.statuses], result.voicemail)
+        call_log("transfer ended", target=p.target_id, **handoff.fields())
+        return ("TRANSFERRED" if handoff.taken else "TRANSFER_FAILED"), handoff
 
     async def _transfer_ami(self, agi: AgiChannel, info: CallInfo, t: ev.Transfer, stream: AudioSocketStream,
-                            media: asyncio.Task[object]) -> str:
+                            media: asyncio.Task[object]) -> tuple[str, Handoff]:
         """Leave the AGI: set the target's variables and send the channel to the transfer context.
 
         BlindTransfer moves the bridge peer of a channel; a caller talking to
         the AudioSocket application has none, so that case is a Redirect. If
-        AMI fails altogether, the transfer still happens over the AGI."""
+        AMI fails altogether, the transfer still happens over the AGI. The
+        result is what AMI then reports of the caller's channel (DialEnd)."""
         assert self.ami is not None
         try:
             p = xfer.plan(t.target, t.reason, t.summary)
         except xfer.UnsafeTarget as exc:
             call_log("transfer refused", error=str(exc))
-            return "TRANSFER_FAILED"
+            return "TRANSFER_FAILED", Handoff(TransferResult.FAILED, cause=str(exc))
         call_log("transfer", target=p.target_id, reason=p.reason, mode=self.config.transfer_mode)
         stream.stop_playback()
+        events = self._ami_watch[info.channel] = asyncio.Queue()
         try:
-            for name, value in xfer.redirect_vars(p).items():
-                await self.ami.setvar(info.channel, name, value)
-            redirect = True
-            if self.config.transfer_mode == "ami-blind":
-                try:
-                    await self.ami.blind_transfer(info.channel, self.config.transfer_context)
-                    redirect = False
-                except AmiError as exc:
-                    call_log("blind transfer refused; redirecting", error=str(exc))
-            if redirect:
-                await self.ami.redirect(info.channel, self.config.transfer_context)
-        except (AmiError, asyncio.TimeoutError) as exc:
-            call_log("ami transfer failed; transferring over the AGI", error=str(exc))
-            await stream.hangup()
-            await self._settle(media)
-            if agi.hungup:
-                return "HUNGUP"
-            return await self._transfer_agi(agi, info, t)
-        await self._settle(media)  # the redirect ends AudioSocket() and this AGI
-        return "TRANSFERRED"
+            try:
+                for name, value in xfer.redirect_vars(p).items():
+                    await self.ami.setvar(info.channel, name, value)
+                redirect = True
+                if self.config.transfer_mode == "ami-blind":
+                    try:
+                        await self.ami.blind_transfer(info.channel, self.config.transfer_context)
+                        redirect = False
+                    except AmiError as exc:
+                        call_log("blind transfer refused; redirecting", error=str(exc))
+                if redirect:
+                    await self.ami.redirect(info.channel, self.config.transfer_context)
+            except (AmiError, asyncio.TimeoutError) as exc:
+                call_log("ami transfer failed; transferring over the AGI", error=str(exc))
+                await stream.hangup()
+                await self._settle(media)
+                if agi.hungup:
+                    return "HUNGUP", Handoff(TransferResult.NO_ANSWER, cause="caller hung up before the transfer")
+                return await self._transfer_agi(agi, info, t)
+            await self._settle(media)  # the redirect ends AudioSocket() and this AGI
+            await agi.close()  # Asterisk follows the redirect once the AGI session is over
+            handoff = await dial_end(events, p.timeout_s * len(p.steps) + 300)
+        finally:
+            self._ami_watch.pop(info.channel, None)
+        call_log("transfer ended", target=p.target_id, **handoff.fields())
+        return ("TRANSFERRED" if handoff.taken else "TRANSFER_FAILED"), handoff
 
     async def _busy(self, agi: AgiChannel) -> None:
         """Over max_calls: a short prompt, then back to the dialplan."""
@@ -352,6 +383,30 @@ class AsteriskWorker:
 
     def _ami_event(self, fields: dict[str, str]) -> None:
         log.info("ami " + fields.get("event", "event"), extra={"fields": {"ami": fields}})
+        watching = self._ami_watch.get(fields.get("channel", ""))
+        if watching is not None:
+            watching.put_nowait(fields)
+
+
+async def dial_end(events: asyncio.Queue[dict[str, str]], timeout_s: float) -> Handoff:
+    """The transfer context's Dial() on the caller's channel, from its AMI events:
+    a DialEnd ANSWER, or the last DialEnd's status once the channel hangs up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    last: str | None = None
+    while True:
+        try:
+            event = await asyncio.wait_for(events.get(), max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            break
+        if event.get("event") == "DialEnd":
+            last = event.get("dialstatus") or last
+            if last == "ANSWER":  # the phone's channel, without its sequence number: its dial string
+                return Handoff(TransferResult.ANSWERED, answered_by=re.sub(r"-[0-9a-f]+$", "",
+                                                                            event.get("destchannel", "")) or None)
+        elif event.get("event") == "Hangup":
+            break
+    return Handoff(asterisk_result(last), cause=last) if last else Handoff(TransferResult.FAILED, cause="no dial")
 
 
 ECHO_ROUTE = "callticket-echo"

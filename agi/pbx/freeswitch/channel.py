@@ -8,6 +8,14 @@ routes DTMF, app completions and the hang-up to whoever listens.
 `sendmsg` is answered `+OK` as soon as FreeSWITCH has queued it (even after
 the caller hung up): an application is done only when the
 CHANNEL_EXECUTE_COMPLETE carrying our `Application-UUID` arrives.
+
+The call's codec is not always in the `connect` reply: with the stock
+`inbound-late-negotiation=true` the media is negotiated when the call is
+answered, so the reply has no `Channel-Read-Codec-*` headers and the first
+events that carry them are those of the answer (CHANNEL_PROGRESS_MEDIA,
+CHANNEL_ANSWER, the answer's CHANNEL_EXECUTE_COMPLETE; recorded in
+tests/freeswitch/captures/sip_late1). The channel keeps the latest codec any
+of its events reports.
 """
 
 from __future__ import annotations
@@ -36,6 +44,22 @@ SUPPORTED_RATES = (8000, 16000, 32000, 48000)  # what the VAD takes as it is
 
 
 @dataclass(frozen=True, slots=True)
+class ReadCodec:
+    """The channel's read codec: unicast carries L16 at its rate."""
+
+    name: str
+    rate: int
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> ReadCodec | None:
+        """From an event's `Channel-Read-Codec-Name/Rate`; None when it has none."""
+        rate = (headers.get("Channel-Read-Codec-Rate") or "").strip()
+        if not rate.isdigit() or not 0 < int(rate) <= 192000:
+            return None
+        return cls((headers.get("Channel-Read-Codec-Name") or "").strip()[:32], int(rate))
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelInfo:
     """What FreeSWITCH tells us about a call in its CHANNEL_DATA."""
 
@@ -45,8 +69,7 @@ class ChannelInfo:
     called_number: str | None
     route: str | None  # `callticket_playbook` channel variable, set in the dialplan
     language: str | None
-    sample_rate: int
-    codec: str
+    codec: ReadCodec | None  # None: not negotiated yet (late negotiation), known once answered
     variables: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -59,10 +82,6 @@ class ChannelInfo:
         called = (headers.get("Caller-Destination-Number") or "").strip()
         route = (variables.get("callticket_playbook") or "").strip().lower() or None
         language = (variables.get("callticket_language") or variables.get("default_language") or "").lower()
-        try:
-            rate = int(headers.get("Channel-Read-Codec-Rate") or 8000)
-        except ValueError:
-            rate = 8000
         return cls(
             uuid=uuid,
             channel=headers.get("Channel-Name", ""),
@@ -70,8 +89,7 @@ class ChannelInfo:
             called_number=called if _NUMBER.fullmatch(called) else None,
             route=route if route is None or _ROUTE.fullmatch(route) else "\0invalid",
             language=language[:2] if _LANG.match(language) else None,
-            sample_rate=rate,
-            codec=headers.get("Channel-Read-Codec-Name", ""),
+            codec=ReadCodec.from_headers(headers),
             variables=variables,
         )
 
@@ -88,7 +106,9 @@ class FsChannel:
         self.info = info
         self.hungup = gevent.event.Event()  # the caller's channel is gone
         self.gone = gevent.event.Event()  # no more events will come (notice or socket end)
+        self.bridged = gevent.event.Event()  # CHANNEL_BRIDGE: a person's leg was joined to the caller's
         self.hangup_cause: str | None = None
+        self.codec: ReadCodec | None = info.codec  # the latest any event of the channel reported
         self.on_dtmf: list[Callable[[str], None]] = []
         self.on_app_complete: list[Listener] = []
         self.on_hangup: list[Callable[[], None]] = []
@@ -111,10 +131,12 @@ class FsChannel:
         return bool(self._running)
 
     def execute(self, app: str, arg: str | None = None, *, wait: bool = True,
-                timeout: float | None = None) -> wire.EslMessage | None:
+                timeout: float | None = None, until: gevent.event.Event | None = None) -> wire.EslMessage | None:
         """Run `app` on the channel; with `wait`, return its CHANNEL_EXECUTE_COMPLETE.
 
-        None when the channel went away first (or `timeout` passed).
+        None when the channel went away first, `until` was set first (a
+        bridge's person answered: the app runs on, for the whole conversation)
+        or `timeout` passed.
         """
         if self.hungup.is_set() or self.gone.is_set():
             return None
@@ -126,7 +148,7 @@ class FsChannel:
         self._waiters[app_uuid] = waiter
         try:
             self.conn.command(wire.execute(app, arg, event_uuid=app_uuid))
-            done = gevent.wait([waiter, self.gone], timeout=timeout, count=1)
+            done = gevent.wait([waiter, self.gone] + ([until] if until is not None else []), timeout=timeout, count=1)
             return waiter.get_nowait() if waiter in done or waiter.ready() else None
         finally:
             self._waiters.pop(app_uuid, None)
@@ -177,6 +199,9 @@ class FsChannel:
         if uid and uid != self.info.uuid:
             return
         self.events_seen += 1
+        codec = ReadCodec.from_headers(message.event.headers)
+        if codec is not None:
+            self.codec = codec
         name = message.event_name
         app_uuid = message.get("Application-UUID") or ""
         if name == "CHANNEL_EXECUTE":
@@ -188,6 +213,8 @@ class FsChannel:
                 waiter.set(message)
             for listener in list(self.on_app_complete):
                 listener(message)
+        elif name == "CHANNEL_BRIDGE":
+            self.bridged.set()
         elif name == "DTMF":
             digit = (message.get("DTMF-Digit") or "").strip()
             if _DIGIT.fullmatch(digit):

@@ -11,6 +11,11 @@ Or, with the `uuid_transfer` mode, the same variables are set and the
 channel is sent to a dialplan extension (`<target id>` in the
 `callticket-transfer` context of freeswitch-conf/) that does the bridging.
 
+Either way the result is read from the channel's own events and reported as
+an `agi.handoff.Handoff`: answered (and by which dial string), or how close
+the dials came, with each one's hang-up cause (USER_BUSY, NO_ANSWER,
+USER_NOT_REGISTERED, ...), and whether the voicemail took the caller.
+
 Dial strings only ever come from the Playbook's transfer targets, never from
 what the caller says or keys in (toll fraud), and are checked before use:
 plain FreeSWITCH endpoints only, so no `{var=...}`, `${api ...}` or `[...]`
@@ -24,21 +29,17 @@ import logging
 import re
 from dataclasses import dataclass
 
+import gevent
+
+from agi.dialstrings import FREESWITCH_QUEUE, Pbx, dial_problem
 from agi.events import TransferTarget
+from agi.handoff import Handoff, TransferResult, freeswitch_result, nobody_took
 from agi.pbx.freeswitch import wire
 from agi.pbx.freeswitch.channel import FsChannel
 from agi.pbx.freeswitch.esl import EslCommandFailed, EslGone
 
 log = logging.getLogger("callticket.transfer")
 
-# Endpoint technologies a FreeSWITCH bridge dials. Asterisk's (PJSIP/, SIP/,
-# Local/...) are refused with a clear message rather than failing at dial time.
-ENDPOINTS = ("user", "sofia", "loopback", "group", "freetdm", "verto.rtc", "skinny")
-_RESOURCE = r"[A-Za-z0-9_.@:+#*=/-]+"
-_ENDPOINT = rf"(?:{'|'.join(re.escape(e) for e in ENDPOINTS)})/{_RESOURCE}"
-# ',' rings together, '|' one after the other: both are plain FreeSWITCH dial syntax.
-_DIAL = re.compile(rf"^{_ENDPOINT}(?:[,|]{_ENDPOINT})*$")
-_QUEUE = re.compile(r"^(?:Queue\(([A-Za-z0-9_.@-]+)\)|callcenter:([A-Za-z0-9_.@-]+))$")
 _MAILBOX = re.compile(r"^([A-Za-z0-9_.-]+)(?:@([A-Za-z0-9_.-]+))?$")
 _EXTENSION = re.compile(r"^[A-Za-z0-9_+*#.-]{1,64}$")
 SUMMARY_MAX = 200
@@ -68,15 +69,14 @@ class TransferPlan:
 
 
 def check_dial(dial: str) -> Step:
-    queue = _QUEUE.fullmatch(dial)
+    """Asterisk strings (PJSIP/100) are refused with a message saying so, not at dial time."""
+    problem = dial_problem(Pbx.FREESWITCH, dial)
+    if problem is not None:
+        raise UnsafeTarget(problem)
+    queue = FREESWITCH_QUEUE.fullmatch(dial)
     if queue:
         return Step("callcenter", queue.group(1) or queue.group(2))
-    if _DIAL.fullmatch(dial):
-        return Step("bridge", dial)
-    tech = dial.split("/", 1)[0]
-    if "/" in dial and re.fullmatch(r"^[A-Za-z][A-Za-z0-9]*$", tech) and tech.lower() not in ENDPOINTS:
-        raise UnsafeTarget(f"{dial!r} is not a FreeSWITCH endpoint (use one of: {', '.join(ENDPOINTS)})")
-    raise UnsafeTarget(f"not a plain dial string: {dial!r}")
+    return Step("bridge", dial)
 
 
 def voicemail_step(mailbox: str) -> Step:
@@ -96,6 +96,10 @@ def safe_value(text: str, limit: int) -> str:
 
 
 def plan(target: TransferTarget, reason: str, summary: str) -> TransferPlan:
+    """What FreeSWITCH dials for `target` (its `freeswitch:` strings where the Playbook gives them)."""
+    target = target.on(Pbx.FREESWITCH.value)
+    if not target.dial:
+        raise UnsafeTarget(f"target {target.id!r} has no dial string for FreeSWITCH (give it a 'freeswitch:' entry)")
     steps = [check_dial(target.dial)]
     if target.fallback:
         steps.append(check_dial(target.fallback))
@@ -135,15 +139,6 @@ def setup_blocks(p: TransferPlan) -> list[bytes]:
     return blocks
 
 
-@dataclass
-class TransferResult:
-    answered: bool = False
-    voicemail: bool = False
-    dial_status: str | None = None
-    hung_up: bool = False
-    detail: str = ""
-
-
 def answered(complete: wire.EslMessage) -> bool:
     """Did the bridge (or queue) reach a person? From its CHANNEL_EXECUTE_COMPLETE."""
     status = complete.get("variable_DIALSTATUS") or complete.get("variable_originate_disposition") or ""
@@ -152,45 +147,60 @@ def answered(complete: wire.EslMessage) -> bool:
     return status.upper() in ("SUCCESS", "ANSWER")
 
 
-def bridge(channel: FsChannel, p: TransferPlan) -> TransferResult:
-    """Dial the target, then its fallback, then its voicemail; until someone answers."""
-    result = TransferResult()
+def dial_cause(complete: wire.EslMessage) -> str | None:
+    """Why a dial ended: its hang-up cause (`originate_disposition`), else DIALSTATUS."""
+    return complete.get("variable_originate_disposition") or complete.get("variable_DIALSTATUS")
+
+
+def _caller_left(channel: FsChannel, dials: list[tuple[TransferResult, str | None]]) -> Handoff:
+    """The caller hung up while a target rang (or before it could)."""
+    return nobody_took(dials + [(TransferResult.NO_ANSWER, channel.hangup_cause or "caller hung up")])
+
+
+def bridge(channel: FsChannel, p: TransferPlan) -> Handoff:
+    """Dial the target, then its fallback, then its voicemail, until a person answers.
+
+    Returns once it is known: at the CHANNEL_BRIDGE of a person answering
+    (the conversation goes on in FreeSWITCH; `hangup_after_bridge` ends the
+    caller's leg with it), or after the last dial ended.
+    """
+    dials: list[tuple[TransferResult, str | None]] = []
     try:
         for block in setup_blocks(p):
             channel.conn.command(block)
         for step in p.steps:
-            # A bridged call may last long: wait for its end (or the caller's hang-up).
-            complete = channel.execute(step.app, step.arg)
+            complete = channel.execute(step.app, step.arg, until=channel.bridged)
+            if channel.bridged.is_set() or (complete is not None and answered(complete)):
+                return Handoff(TransferResult.ANSWERED, answered_by=step.arg)
             if complete is None:
-                result.hung_up = True
-                return result
-            result.dial_status = complete.get("variable_DIALSTATUS") or complete.get("variable_originate_disposition")
-            if answered(complete):
-                result.answered = True
-                return result
+                return _caller_left(channel, dials)
+            cause = dial_cause(complete)
+            dials.append((freeswitch_result(cause), cause))
             log.info("transfer step not answered", extra={"fields": {
-                "target": p.target_id, "app": step.app, "dial_status": result.dial_status}})
+                "target": p.target_id, "app": step.app, "cause": cause}})
             if channel.hungup.is_set():
-                result.hung_up = True
-                return result
+                return _caller_left(channel, dials)
+        voicemail = False
         if p.voicemail is not None:
-            complete = channel.execute(p.voicemail.app, p.voicemail.arg)
-            result.voicemail = complete is not None
+            voicemail = channel.execute(p.voicemail.app, p.voicemail.arg) is not None
         channel.hangup("NORMAL_CLEARING")
     except (EslGone, EslCommandFailed) as exc:
-        result.detail = str(exc)
-    return result
+        return nobody_took(dials + [(TransferResult.FAILED, str(exc))])
+    return nobody_took(dials, voicemail)
 
 
-def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str) -> TransferResult:
+def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str, max_wait_s: float = 900.0) -> Handoff:
     """Set the variables, then `uuid_transfer` the channel to `<target id>` in `context`.
 
-    The extension there bridges (freeswitch-conf/dialplan/callticket.xml); the
-    socket stays connected and sees the rest of the call.
+    The extension there dials (freeswitch-conf/dialplan/callticket-transfer.xml);
+    the socket stays connected and sees its applications end, so the result
+    is read from them: a CHANNEL_BRIDGE (answered), or the last dial's cause
+    once the channel hangs up.
     """
     if not _EXTENSION.fullmatch(p.target_id) or not _EXTENSION.fullmatch(context):
         raise UnsafeTarget(f"bad extension {p.target_id!r} or context {context!r}")
-    result = TransferResult()
+    seen: list[wire.EslMessage] = []
+    channel.on_app_complete.append(seen.append)
     try:
         for block in setup_blocks(p):
             channel.conn.command(block)
@@ -203,9 +213,16 @@ def uuid_transfer(channel: FsChannel, p: TransferPlan, context: str) -> Transfer
         for name, value in dial_vars:
             if value:
                 channel.conn.command(wire.execute("set", f"{name}={value}"))
-        reply = channel.api("uuid_transfer", channel.info.uuid, p.target_id, "XML", context)
-        result.answered = reply.startswith("+OK")
-        result.detail = reply.strip()
+        reply = channel.api("uuid_transfer", channel.info.uuid, p.target_id, "XML", context).strip()
+        if not reply.startswith("+OK"):
+            return Handoff(TransferResult.FAILED, cause=reply[:120] or "uuid_transfer refused")
+        gevent.wait([channel.bridged, channel.hungup, channel.gone], timeout=max_wait_s, count=1)
     except (EslGone, EslCommandFailed) as exc:
-        result.detail = str(exc)
-    return result
+        return Handoff(TransferResult.FAILED, cause=str(exc))
+    finally:
+        channel.on_app_complete.remove(seen.append)
+    dials = [m for m in seen if m.get("Application") in ("bridge", "callcenter")]
+    if channel.bridged.is_set() or any(answered(m) for m in dials):
+        return Handoff(TransferResult.ANSWERED, answered_by="|".join(s.arg for s in p.steps))
+    voicemail = any(m.get("Application") == "voicemail" for m in seen)
+    return nobody_took([(freeswitch_result(dial_cause(m)), dial_cause(m)) for m in dials], voicemail)

@@ -11,6 +11,9 @@ FreeSWITCH only streams while the channel sits in the socket app's park
 loop, and tears unicast down after every application and on a codec or
 packet-time change. So the media re-arms it (with a fresh FreeSWITCH port)
 after each application completes and whenever datagrams stop arriving.
+
+FreeSWITCH puts into the call only what we send, so a datagram goes every
+packet time for the whole call: the bot's voice, or silence between.
 """
 
 from __future__ import annotations
@@ -115,7 +118,6 @@ class UnicastMedia:
         self.fs_port = 0
         self._fs_ports: deque[int] = deque(maxlen=4)  # recent FS ports: late packets still count
         self._queue: deque[_Playout] = deque()
-        self._wake = gevent.event.Event()
         self._on_audio: Callable[[bytes], None] | None = None
         self._greenlets: list[gevent.Greenlet] = []
         self._closed = False
@@ -126,7 +128,8 @@ class UnicastMedia:
         self.arms = 0
         self.rx_packets = 0
         self.rx_dropped = 0
-        self.tx_packets = 0
+        self.tx_packets = 0  # the bot's voice and the silence between
+        self.tx_voice_packets = 0
 
     # ------------------------------------------------------------ public
 
@@ -174,7 +177,6 @@ class UnicastMedia:
             item.done.set(False)
             return item.done
         self._queue.append(item)
-        self._wake.set()
         return item.done
 
     def stop_playback(self) -> None:
@@ -228,30 +230,39 @@ class UnicastMedia:
                 self._on_audio(data)
 
     def _playout(self) -> None:
+        """One datagram per packet time for the whole call: the bot's voice, else silence.
+
+        FreeSWITCH writes into the call only what arrives on its unicast port:
+        without a datagram the caller's leg gets no RTP at all, seconds of it
+        between the bot's sentences, and carriers hang up on calls that go
+        quiet on the wire. Each frame is picked at its send time, so a cut
+        (barge-in) takes effect at the next packet.
+        """
         assert self.sock is not None
         next_at: float | None = None
         while not self._closed:
-            if not self._queue:
-                next_at = None
-                self._wake.clear()
-                self._wake.wait()
-                continue
-            item = self._queue[0]
             size = self.frame_bytes
-            frame = item.pcm[item.pos : item.pos + size]
-            if len(frame) < size:
-                frame += b"\x00" * (size - len(frame))
             now = self.clock()
             if next_at is None or now - next_at > 0.1:
                 next_at = now  # starting, or the hub was held up: no burst to catch up
             elif next_at > now:
                 gevent.sleep(next_at - now)
-            if self._queue and self._queue[0] is item:
-                try:
-                    self.sock.sendto(frame, (self.fs_ip, self.fs_port))
-                    self.tx_packets += 1
-                except OSError:
-                    pass  # FreeSWITCH's port is between two arms: this frame is lost
+                if self._closed:
+                    return
+            item = self._queue[0] if self._queue else None
+            if item is None:
+                frame = bytes(size)
+            else:
+                frame = item.pcm[item.pos : item.pos + size]
+                if len(frame) < size:
+                    frame += bytes(size - len(frame))
+            try:
+                self.sock.sendto(frame, (self.fs_ip, self.fs_port))
+                self.tx_packets += 1
+            except OSError:
+                pass  # FreeSWITCH's port is between two arms: this frame is lost
+            if item is not None:
+                self.tx_voice_packets += 1
                 item.pos += size
                 if item.pos >= len(item.pcm):
                     self._queue.popleft()

@@ -7,7 +7,8 @@ own greenlet:
     connect            -> CHANNEL_DATA: caller, dialled number, uuid, variables
     myevents, linger   -> this channel's events, and those after the hang-up
     answer             -> (waits for its CHANNEL_EXECUTE_COMPLETE)
-    unicast            -> caller audio in, bot audio out (UDP, L16)
+    the read codec     -> from the answer's events (late negotiation), else uuid_getvar
+    unicast            -> caller audio in, bot audio out (UDP, L16 at the codec's rate)
     the call core      -> GreenCallSession until it hangs up or transfers
     bridge | uuid_transfer | hangup
     text/disconnect-notice -> we close the socket (linger never does)
@@ -28,7 +29,7 @@ import socket as pysocket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -40,12 +41,15 @@ from gevent.server import StreamServer
 
 from agi import events as ev
 from agi import metrics
+from agi.config import FREESWITCH_MEDIA_PORTS
+from agi.dialstrings import Pbx
 from agi.dialogue.policy import mask_number
+from agi.handoff import Handoff, TransferResult, settle
 from agi.logs import call_context, log_event
 from agi.pbx.admission import Admission
 from agi.pbx.freeswitch import transfer as xfer
 from agi.pbx.freeswitch import wire
-from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel
+from agi.pbx.freeswitch.channel import SUPPORTED_RATES, ChannelInfo, FsChannel, ReadCodec
 from agi.pbx.freeswitch.driver import GreenCallSession, GreenSpeech
 from agi.pbx.freeswitch.esl import EslCommandFailed, EslConnection, EslGone
 from agi.pbx.freeswitch.unicast import PortRange, UnicastMedia
@@ -68,6 +72,10 @@ class CallOutcome:
     reason: str = ""
     outcome: str | None = None  # committed | transferred | hung_up | refused | error
     record: dict[str, Any] | None = field(default=None, compare=False)  # for the call record
+    declined: str | None = None  # callticket_status when the call went back to the dialplan
+    summary: dict[str, Any] | None = field(default=None, compare=False)  # the "call result" log line
+    handoff: Handoff | None = None  # the bridge's end, when the call was handed to a person
+    status: str = "DONE"  # for the "call ended" line: DONE, TRANSFERRED, TRANSFER_FAILED, or declined
 
 
 class UnicastPort:
@@ -103,7 +111,7 @@ class EslWorkerConfig:
     host: str = "127.0.0.1"
     port: int = 8084
     media_host: str = "127.0.0.1"  # where FreeSWITCH sends unicast audio (our side)
-    media_ports: tuple[int, int] = (16000, 16999)
+    media_ports: tuple[int, int] = FREESWITCH_MEDIA_PORTS
     fs_media_ip: str = "127.0.0.1"  # where FreeSWITCH binds its unicast port
     max_calls: int = 50
     transfer_mode: Literal["bridge", "uuid_transfer"] = "bridge"
@@ -198,9 +206,8 @@ class EslWorker:
                 "route": (info.route or "")[:64], "called": info.called_number}})
             self._decline(channel, "NOROUTE")
             return
-        if info.sample_rate not in SUPPORTED_RATES:
-            log.warning("unsupported sample rate", extra={"fields": {"rate": info.sample_rate, "codec": info.codec}})
-            self._decline(channel, "UNSUPPORTED_CODEC")
+        if info.codec is not None and info.codec.rate not in SUPPORTED_RATES:
+            self._unsupported(channel, info.codec)
             return
         if not self._calls.acquire(blocking=False):
             log.info("busy", extra={"fields": {"active": self.active, "max_calls": self.config.max_calls}})
@@ -211,35 +218,54 @@ class EslWorker:
         started = time.monotonic()
         log.info("call started", extra={"fields": {
             "route": info.route, "channel": info.channel, "caller": mask_number(info.caller_number),
-            "called": info.called_number, "codec": info.codec, "rate": info.sample_rate}})
+            "called": info.called_number}})
         outcome = CallOutcome(reason="error", outcome="error")
         try:
+            # The record and the metrics take the call's end as the bridge
+            # tells it: a transfer counts once a person answered or nobody did.
             if self.lifecycle is None:
                 with metrics.METRICS.track_call("freeswitch") as track:
-                    outcome = self._converse(channel, info, runner)
+                    outcome = self._run(channel, info, runner)
                     track.outcome = outcome.outcome
                     metrics.METRICS.observe_turns((outcome.record or {}).get("turns", []))
             else:
                 with self.lifecycle.call(info.uuid, pbx="freeswitch", route=info.route, caller=info.caller_number,
                                          language=info.language, playbook=info.route) as handle:
-                    outcome = self._converse(channel, info, runner)
+                    outcome = self._run(channel, info, runner)
                     handle.result = {**(outcome.record or {}), "outcome": outcome.outcome}
         finally:
             self.active -= 1
             self._calls.release()
-        status = "DONE"
         try:
-            if outcome.transfer is not None and not channel.hungup.is_set():
-                status = self._transfer(channel, outcome.transfer)
-            elif not channel.hungup.is_set():
-                channel.hangup("NORMAL_CLEARING")
-            # linger: FreeSWITCH never closes; the notice says the channel is gone.
-            channel.wait_gone(self.config.bridged_max_s if outcome.transfer is not None else self.config.linger_s)
+            if not outcome.declined:  # declined: back in the dialplan, its actions after `socket` run
+                # linger: FreeSWITCH never closes; the notice says the channel is gone.
+                bridged = outcome.handoff is not None and outcome.handoff.taken
+                channel.wait_gone(self.config.bridged_max_s if bridged else self.config.linger_s)
         finally:
             self.calls_finished += 1
             log.info("call ended", extra={"fields": {
-                "status": status, "outcome": outcome.outcome, "hangup_cause": channel.hangup_cause,
+                "status": outcome.status, "outcome": outcome.outcome, "hangup_cause": channel.hangup_cause,
                 "seconds": round(time.monotonic() - started, 2)}})
+
+    def _run(self, channel: FsChannel, info: ChannelInfo, runner: CallRunner) -> CallOutcome:
+        """The conversation, then the bridge to a person or the hang-up; how the call ended."""
+        outcome = self._converse(channel, info, runner)
+        if outcome.declined:
+            return replace(outcome, status=outcome.declined)
+        handoff = None
+        if outcome.transfer is not None:
+            t = outcome.transfer
+            handoff = self._transfer(channel, t) if not channel.hungup.is_set() else \
+                Handoff(TransferResult.NO_ANSWER, cause="caller hung up before the transfer")
+            record = settle(outcome.record, handoff, t.reason, t.target.id)
+            outcome = replace(outcome, outcome=record["outcome"], record=record, handoff=handoff,
+                              status="TRANSFERRED" if handoff.taken else "TRANSFER_FAILED")
+        elif not channel.hungup.is_set():
+            channel.hangup("NORMAL_CLEARING")
+        if outcome.summary is not None:
+            log.info("call result", extra={"fields": {
+                **outcome.summary, "outcome": outcome.outcome, "transfer": (outcome.record or {}).get("transfer")}})
+        return outcome
 
     def _converse(self, channel: FsChannel, info: ChannelInfo, runner: CallRunner) -> CallOutcome:
         try:
@@ -250,7 +276,12 @@ class EslWorker:
             return CallOutcome(reason="lost", outcome="hung_up")
         if complete is None:
             return CallOutcome(reason="caller hung up before answer", outcome="hung_up")
-        rate = info.sample_rate
+        codec = self._read_codec(channel)
+        log.info("call answered", extra={"fields": {"codec": codec.name, "rate": codec.rate}})
+        if codec.rate not in SUPPORTED_RATES:
+            self._unsupported(channel, codec)
+            return CallOutcome(reason="unsupported codec", outcome="error", declined="UNSUPPORTED_CODEC")
+        rate = codec.rate
         media = UnicastMedia(channel, self.ports, sample_rate=rate, fs_ip=self.config.fs_media_ip,
                              rearm_after_s=self.config.rearm_after_s)
         try:
@@ -265,25 +296,43 @@ class EslWorker:
                 "arms": media.arms, "rx_packets": media.rx_packets, "rx_dropped": media.rx_dropped,
                 "tx_packets": media.tx_packets}})
 
-    def _transfer(self, channel: FsChannel, t: ev.Transfer) -> str:
+    def _read_codec(self, channel: FsChannel) -> ReadCodec:
+        """The codec the call was answered with: unicast carries L16 at its rate.
+
+        The answer's own events report it; a FreeSWITCH whose events did not
+        is asked (`uuid_getvar`); 8 kHz is assumed only when both say nothing.
+        """
+        if channel.codec is not None:
+            return channel.codec
+        try:
+            name = channel.api("uuid_getvar", channel.info.uuid, "read_codec").strip()
+            rate = channel.api("uuid_getvar", channel.info.uuid, "read_rate").strip()
+        except (EslGone, EslCommandFailed) as exc:
+            name, rate = "", str(exc)
+        if rate.isdigit() and int(rate) > 0:
+            return ReadCodec(name if not name.startswith(("-ERR", "_undef_")) else "", int(rate))
+        log.warning("codec unknown; 8 kHz assumed", extra={"fields": {"read_rate": rate[:80]}})
+        return ReadCodec("", 8000)
+
+    def _unsupported(self, channel: FsChannel, codec: ReadCodec) -> None:
+        log.warning("unsupported sample rate", extra={"fields": {"rate": codec.rate, "codec": codec.name}})
+        self._decline(channel, "UNSUPPORTED_CODEC")
+
+    def _transfer(self, channel: FsChannel, t: ev.Transfer) -> Handoff:
         try:
             p = xfer.plan(t.target, t.reason, t.summary)
         except xfer.UnsafeTarget as exc:
             log.error("transfer refused", extra={"fields": {"target": t.target.id, "error": str(exc)}})
             channel.hangup("NORMAL_CLEARING")
-            return "TRANSFER_FAILED"
+            return Handoff(TransferResult.FAILED, cause=str(exc))
         log.info("transfer", extra={"fields": {"target": p.target_id, "reason": p.reason,
                                                "mode": self.config.transfer_mode}})
         if self.config.transfer_mode == "uuid_transfer":
-            result = xfer.uuid_transfer(channel, p, self.config.transfer_context)
+            handoff = xfer.uuid_transfer(channel, p, self.config.transfer_context)
         else:
-            result = xfer.bridge(channel, p)
-        log.info("transfer ended", extra={"fields": {
-            "target": p.target_id, "answered": result.answered, "voicemail": result.voicemail,
-            "dial_status": result.dial_status, "hung_up": result.hung_up, "detail": result.detail}})
-        if result.answered or result.voicemail:
-            return "TRANSFERRED"
-        return "HUNGUP" if result.hung_up else "TRANSFER_FAILED"
+            handoff = xfer.bridge(channel, p)
+        log.info("transfer ended", extra={"fields": {"target": p.target_id, **handoff.fields()}})
+        return handoff
 
     def _decline(self, channel: FsChannel, status: str) -> None:
         """Back to the dialplan: the actions after `socket` run (busy prompt, operator...)."""
@@ -313,6 +362,9 @@ class GreenRunner:
         # sqlite connections and POS clients stay in the one thread that made them
         self.commit_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pos-{loaded.id}")
         self.hangups = HangupHistory()
+        for where, problem in loaded.playbook.escalation.problems_on(Pbx.FREESWITCH):  # check-config says so too
+            log.error("transfer target FreeSWITCH cannot dial", extra={"fields": {
+                "playbook": loaded.id, "where": ".".join(map(str, where)), "problem": problem}})
 
     def __call__(self, info: ChannelInfo, port: UnicastPort) -> CallOutcome:
         from agi.call import CallController
@@ -331,17 +383,18 @@ class GreenRunner:
         if outcome == "hung_up":
             self.hangups.add(info.caller_number, time.monotonic())
         latencies = [e.latency_ms for e in result.exchanges if e.latency_ms is not None]
-        log.info("call result", extra={"fields": {
+        # Logged by the worker once the call is over (a transfer: once the bridge says how it went).
+        summary = {
             "call_id": info.uuid, "pbx": "freeswitch", "outcome": outcome, "ended_by": result.ended_by,
             "turns": len(result.exchanges), "reply_latency_ms": latencies,
             "heard": [e.heard for e in result.exchanges], "dropped": [e.dropped for e in result.exchanges],
             "bot": [text for _, _, text in result.spoken], "pos": controller.pos,
             "transfer": controller.transfer, "cut_plays": result.cut_plays,
             "second_opinions": result.second_opinions,
-            "second_opinions_early": session.early_seconds_used}})
+            "second_opinions_early": session.early_seconds_used}
         reason = result.hangup.reason if result.hangup else result.ended_by
-        record = call_record(controller.result(), outcome, result)
-        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record)
+        record = call_record(controller.result(), outcome, result, controller.language)
+        return CallOutcome(transfer=result.transfer, reason=reason, outcome=outcome, record=record, summary=summary)
 
     def _commit_now(self, ticket: Any, key: str) -> ev.CommitDone | ev.CommitFailed:
         if self._committer is None:
