@@ -149,14 +149,6 @@ def check_playbooks(config: WorkerConfig, path: Path | None, report: Report) -> 
     return good
 
 
-def _validate_playbook(path: Path) -> Playbook:
-    """Full check with the local catalog; a vendor POS's catalog is fetched at run time."""
-    playbook = load_model(path, Playbook)
-    if playbook.pos.catalog is not None or playbook.pos.adapter == "local":
-        return load_playbook(path).playbook
-    return playbook
-
-
 def check_transfer_targets(config: WorkerConfig, playbooks: dict[str, Playbook], report: Report) -> None:
     """Can the PBX that takes the calls dial every transfer target? (Asterisk dials
     PJSIP/100, FreeSWITCH user/1000.) The PBXs of `pbx:`: errors; no `pbx:`, both: warnings."""

@@ -304,8 +304,8 @@ class AsteriskWorker:
 
     def _handed_off(self, info: CallInfo, t: ev.Transfer, handoff: Handoff) -> str:
         """The call record with the bridge's result; the call's outcome."""
-        record = settle(self._records.get(info.call_id), handoff, t.reason, t.target.id)
-        self._records[info.call_id] = record
+        record = settle(self._records.get(info.key), handoff, t.reason, t.target.id)
+        self._records[info.key] = record
         return str(record["outcome"])
 
     async def _transfer_agi(self, agi: AgiChannel, info: CallInfo, t: ev.Transfer) -> tuple[str, Handoff]:
