@@ -83,7 +83,9 @@ class Said:
                 n = count_of(unit, norm)
                 if n is not None:
                     found.add(n)
-            if re.search(r"\b(?:both|couple|pair|ambos|ambas|两)\b", norm):
+            # "both", "a couple", and "too large pepperoni pizzas" (two, as a recogniser may write
+            # it before what is ordered: the order parser reads it so too)
+            if re.search(r"\b(?:both|couple|pair|ambos|ambas|两)\b|\b(?:too|into)\s+\w", norm):
                 found.add(2)
         return found
 

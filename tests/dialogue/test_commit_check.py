@@ -92,3 +92,9 @@ def test_what_the_caller_said_is_committed():
     call = _pizzeria_call([*TO_READBACK, "change the pickup time to seven", "yes"], pos)
     assert call.result()["outcome"] == "committed"
     assert committed[0].fulfillment.time == "19:00" and [li.quantity for li in committed[0].items] == [1, 1]
+
+
+def test_two_written_as_too_is_a_number_said():
+    # tiny.en writes "two large pepperoni pizzas" as "Too large pepperoni pizzas" over a phone
+    # line; the order parser reads two, and so does the check.
+    assert 2 in Said(("Too large pepperoni pizzas please.",), None, date(2026, 12, 9)).quantities()

@@ -241,7 +241,14 @@ class FastAgiServer(Application):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4573, *, max_calls: int = 50, busy: Handler | None = None,
                  waiting_limit: int = WAITING_LIMIT):
-        super().__init__()
+        # panoramisk keeps a loop it never uses; asking for "the current one" fails in a thread
+        # where an event loop has already run and ended (a worker built after asyncio.run()).
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            loop.close()
+        super().__init__(loop=loop)
         self.host = host
         self.port = port
         self.max_calls = max_calls
